@@ -1,0 +1,11 @@
+//! Work on one chunk: fused elementwise programs, partial reductions and their
+//! combination, structural kernels (slice, transpose, assemble, matmul blocks) and
+//! the counter-based generators. No ranks, no graph.
+
+mod chunk;
+pub mod fused;
+pub mod generate;
+pub mod reduce;
+pub mod structure;
+
+pub use chunk::{cast_scalar, Chunk, ChunkView, Element};

@@ -1,0 +1,552 @@
+//! Lowering: an optimised plan becomes a symbolic task graph (`graph`) plus, per
+//! layer, the chunk operation its tasks run ([`LayerOp`]). Lowering happens once,
+//! at the end, and costs O(nodes + grid extents): no per-task objects.
+//!
+//! [`Lowered`] is the [`TaskRunner`] the executor calls.
+
+mod ops;
+
+use crate::error::{Error, Result};
+use crate::exec::TaskRunner;
+use crate::expr::{Expr, Leaf, Op};
+use crate::graph::{DimMap, Edge, Graph, Layer, LayerId};
+use crate::kernel::generate::GenSpec;
+use crate::kernel::reduce::{Partial, ReduceOp};
+use crate::kernel::structure::DimSlice;
+use crate::kernel::Chunk;
+use crate::meta::{boundaries, ChunkGrid, DType};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A task's output: a chunk, or the partial state of a reduction.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Chunk(Chunk),
+    Partial(Partial),
+}
+
+/// A leaf of a lowered fused program.
+#[derive(Debug, Clone)]
+pub enum LoweredLeaf {
+    /// Edge `edge`'s single input chunk; output dim `d` reads its dim `map[d]`.
+    Input {
+        edge: usize,
+        map: Vec<Option<usize>>,
+    },
+    Gen {
+        spec: GenSpec,
+        map: Vec<Option<usize>>,
+    },
+}
+
+/// The reduction a fused layer feeds.
+#[derive(Debug, Clone)]
+pub struct ReduceSpec {
+    pub op: ReduceOp,
+    pub axes: Vec<usize>,
+    /// The reduction's input dtype.
+    pub input: DType,
+    /// Finalise in this task (the input has one chunk along every reduced axis).
+    pub finalize: bool,
+}
+
+/// What the tasks of one layer compute.
+#[derive(Clone)]
+pub enum LayerOp {
+    FromArray {
+        data: Arc<Chunk>,
+        view: Vec<(usize, isize)>,
+    },
+    Stored {
+        chunks: Arc<Vec<Chunk>>,
+    },
+    Fused {
+        program: crate::kernel::fused::Program,
+        leaves: Vec<LoweredLeaf>,
+        reduce: Option<ReduceSpec>,
+    },
+    Combine {
+        op: ReduceOp,
+        input: DType,
+        finalize: bool,
+    },
+    /// Per dim, per output chunk: (input chunk, selection within it).
+    Slice {
+        tables: Vec<Vec<(usize, DimSlice)>>,
+    },
+    /// Input and output chunk boundaries per dim.
+    Rechunk {
+        in_bounds: Vec<Vec<usize>>,
+        out_bounds: Vec<Vec<usize>>,
+    },
+    Concat,
+    Reshape,
+    MatMul,
+    MapBlocks {
+        f: crate::expr::BlockFn,
+        name: String,
+    },
+}
+
+/// A lowered plan: the graph, what each layer computes, and the output layer.
+pub struct Lowered {
+    pub graph: Graph,
+    pub ops: Vec<LayerOp>,
+    /// Output grid and dtype of every layer (for partial layers: the input's grid).
+    pub grids: Vec<ChunkGrid>,
+    pub dtypes: Vec<DType>,
+    /// Fused operation names per layer, for `explain`.
+    pub details: Vec<String>,
+    pub output: LayerId,
+}
+
+struct Builder {
+    layers: Vec<Layer>,
+    ops: Vec<LayerOp>,
+    grids: Vec<ChunkGrid>,
+    dtypes: Vec<DType>,
+    details: Vec<String>,
+    memo: HashMap<usize, LayerId>,
+}
+
+/// Lower an optimised plan.
+pub fn lower(root: &Expr) -> Result<Lowered> {
+    let mut b = Builder {
+        layers: vec![],
+        ops: vec![],
+        grids: vec![],
+        dtypes: vec![],
+        details: vec![],
+        memo: HashMap::new(),
+    };
+    let out = b.lower(root)?;
+    let graph = Graph::new(b.layers, vec![out])?;
+    Ok(Lowered {
+        graph,
+        ops: b.ops,
+        grids: b.grids,
+        dtypes: b.dtypes,
+        details: b.details,
+        output: out,
+    })
+}
+
+impl Builder {
+    fn push(
+        &mut self,
+        name: String,
+        grid: ChunkGrid,
+        dtype: DType,
+        inputs: Vec<Edge>,
+        op: LayerOp,
+        chunk_bytes: usize,
+        total: usize,
+    ) -> LayerId {
+        let id = LayerId(self.layers.len() as u32);
+        self.layers.push(Layer {
+            name: name.clone(),
+            numblocks: grid.numblocks(),
+            inputs,
+            chunk_bytes: chunk_bytes as u64,
+            total_bytes: total as u64,
+        });
+        self.ops.push(op);
+        self.grids.push(grid);
+        self.dtypes.push(dtype);
+        self.details.push(name);
+        id
+    }
+
+    fn lower(&mut self, e: &Expr) -> Result<LayerId> {
+        if let Some(&id) = self.memo.get(&e.id()) {
+            return Ok(id);
+        }
+        let m = e.meta();
+        let (cb, tb) = (m.max_chunk_bytes(), m.nbytes());
+        let grid = m.grid.clone();
+        let nd = m.ndim();
+        let id = match e.op() {
+            Op::FromArray { data, view } => {
+                let op = LayerOp::FromArray {
+                    data: data.clone(),
+                    view: view.clone(),
+                };
+                self.push(e.op_name(), grid, m.dtype, vec![], op, cb, tb)
+            }
+            Op::Stored { chunks } => self.push(
+                e.op_name(),
+                grid,
+                m.dtype,
+                vec![],
+                LayerOp::Stored {
+                    chunks: chunks.clone(),
+                },
+                cb,
+                tb,
+            ),
+            Op::Fused { program, leaves } => {
+                let (edges, leaves) = self.fused_edges(e, leaves)?;
+                let op = LayerOp::Fused {
+                    program: program.clone(),
+                    leaves,
+                    reduce: None,
+                };
+                self.push(e.op_name(), grid, m.dtype, edges, op, cb, tb)
+            }
+            Op::FusedReduce {
+                program,
+                leaves,
+                grid: in_grid,
+                op,
+                axes,
+                split_every,
+            } => {
+                let (edges, leaves) = self.fused_edges(e, leaves)?;
+                self.reduction(e, program, leaves, edges, in_grid, *op, axes, *split_every)?
+            }
+            Op::Slice { sel } => {
+                let input = self.lower(&e.inputs()[0])?;
+                let in_grid = self.grids[input.0 as usize].clone();
+                let mut dims = Vec::with_capacity(nd);
+                let mut tables = Vec::with_capacity(nd);
+                for (d, &(start, len, step)) in sel.iter().enumerate() {
+                    let t = slice_table(&boundaries(in_grid.dim(d)), start, len, step);
+                    let ranges: Arc<[(usize, usize)]> =
+                        t.iter().map(|(c, _)| (*c, c + 1)).collect();
+                    dims.push(DimMap::Table { out: d, ranges });
+                    tables.push(t);
+                }
+                let edges = vec![Edge { layer: input, dims }];
+                self.push(
+                    e.op_name(),
+                    grid,
+                    m.dtype,
+                    edges,
+                    LayerOp::Slice { tables },
+                    cb,
+                    tb,
+                )
+            }
+            Op::Rechunk => {
+                let input = self.lower(&e.inputs()[0])?;
+                let in_grid = self.grids[input.0 as usize].clone();
+                let mut dims = Vec::with_capacity(nd);
+                let (mut ib, mut ob) = (vec![], vec![]);
+                for d in 0..nd {
+                    let (bi, bo) = (boundaries(in_grid.dim(d)), boundaries(m.grid.dim(d)));
+                    let ranges: Arc<[(usize, usize)]> = bo
+                        .windows(2)
+                        .map(|w| overlapping(&bi, w[0], w[1]))
+                        .collect();
+                    dims.push(DimMap::Table { out: d, ranges });
+                    ib.push(bi);
+                    ob.push(bo);
+                }
+                let edges = vec![Edge { layer: input, dims }];
+                let op = LayerOp::Rechunk {
+                    in_bounds: ib,
+                    out_bounds: ob,
+                };
+                self.push(e.op_name(), grid, m.dtype, edges, op, cb, tb)
+            }
+            Op::Concat { axis } => {
+                let mut edges = Vec::new();
+                let mut start = 0;
+                let n_out = m.grid.dim(*axis).len();
+                for x in e.inputs() {
+                    let l = self.lower(x)?;
+                    let nb = if x.shape()[*axis] == 0 {
+                        0
+                    } else {
+                        x.grid().dim(*axis).len()
+                    };
+                    let ranges: Arc<[(usize, usize)]> = (0..n_out)
+                        .map(|i| {
+                            if i >= start && i < start + nb {
+                                (i - start, i - start + 1)
+                            } else {
+                                (0, 0)
+                            }
+                        })
+                        .collect();
+                    let dims = (0..nd)
+                        .map(|d| {
+                            if d == *axis {
+                                DimMap::Table {
+                                    out: d,
+                                    ranges: ranges.clone(),
+                                }
+                            } else {
+                                DimMap::Same { out: d }
+                            }
+                        })
+                        .collect();
+                    edges.push(Edge { layer: l, dims });
+                    start += nb;
+                }
+                self.push(e.op_name(), grid, m.dtype, edges, LayerOp::Concat, cb, tb)
+            }
+            Op::Reshape => {
+                let x = &e.inputs()[0];
+                let input = self.lower(x)?;
+                let groups = crate::expr::reshape_groups(&x.shape(), &m.shape());
+                let mut dims = vec![DimMap::Fixed { index: 0 }; x.ndim()];
+                for (ins, outs) in groups {
+                    if let (Some(&i0), Some(&o0)) = (ins.first(), outs.first()) {
+                        dims[i0] = DimMap::Same { out: o0 };
+                    }
+                }
+                let edges = vec![Edge { layer: input, dims }];
+                self.push(e.op_name(), grid, m.dtype, edges, LayerOp::Reshape, cb, tb)
+            }
+            Op::MatMul => {
+                let a = self.lower(&e.inputs()[0])?;
+                let b = self.lower(&e.inputs()[1])?;
+                let k = e.inputs()[0].grid().dim(1).len();
+                let edges = vec![
+                    Edge {
+                        layer: a,
+                        dims: vec![DimMap::Same { out: 0 }, DimMap::All { n: k }],
+                    },
+                    Edge {
+                        layer: b,
+                        dims: vec![DimMap::All { n: k }, DimMap::Same { out: 1 }],
+                    },
+                ];
+                self.push(e.op_name(), grid, m.dtype, edges, LayerOp::MatMul, cb, tb)
+            }
+            Op::MapBlocks { f, name } => {
+                let input = self.lower(&e.inputs()[0])?;
+                let dims = (0..nd).map(|d| DimMap::Same { out: d }).collect();
+                let edges = vec![Edge { layer: input, dims }];
+                let op = LayerOp::MapBlocks {
+                    f: f.clone(),
+                    name: name.clone(),
+                };
+                self.push(e.op_name(), grid, m.dtype, edges, op, cb, tb)
+            }
+            Op::Gen(_) | Op::Elementwise(_) | Op::AxisMap { .. } | Op::Reduce { .. } => {
+                return Err(Error::internal(format!(
+                    "{} reached lowering unfused",
+                    e.op_name()
+                )));
+            }
+        };
+        self.memo.insert(e.id(), id);
+        Ok(id)
+    }
+
+    /// One edge per input leaf, indexing the input's dims from the output's.
+    fn fused_edges(&mut self, e: &Expr, leaves: &[Leaf]) -> Result<(Vec<Edge>, Vec<LoweredLeaf>)> {
+        let mut edges = Vec::new();
+        let mut out = Vec::new();
+        for leaf in leaves {
+            match leaf {
+                Leaf::Input { input, map } => {
+                    let x = &e.inputs()[*input];
+                    let l = self.lower(x)?;
+                    let nb = x.grid().numblocks();
+                    let dims = (0..x.ndim())
+                        .map(|k| match map.iter().position(|m| *m == Some(k)) {
+                            Some(d) if nb[k] > 1 => DimMap::Same { out: d },
+                            _ => DimMap::Fixed { index: 0 },
+                        })
+                        .collect();
+                    edges.push(Edge { layer: l, dims });
+                    out.push(LoweredLeaf::Input {
+                        edge: edges.len() - 1,
+                        map: map.clone(),
+                    });
+                }
+                Leaf::Gen { spec, map } => out.push(LoweredLeaf::Gen {
+                    spec: spec.clone(),
+                    map: map.clone(),
+                }),
+            }
+        }
+        Ok((edges, out))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reduction(
+        &mut self,
+        e: &Expr,
+        program: &crate::kernel::fused::Program,
+        leaves: Vec<LoweredLeaf>,
+        edges: Vec<Edge>,
+        in_grid: &ChunkGrid,
+        op: ReduceOp,
+        axes: &[usize],
+        split_every: usize,
+    ) -> Result<LayerId> {
+        let m = e.meta();
+        let in_dtype = program.output_dtype();
+        // The partial layer runs over the fused program's grid: the reduced dims of the
+        // output grid are 1, the program's are whatever its inputs/generators give.
+        let nd = in_grid.ndim();
+        let mut nb = in_grid.numblocks();
+        let done = |nb: &[usize]| axes.iter().all(|&a| nb[a] == 1);
+        let finalize = done(&nb);
+        let pbytes = partial_bytes(op, &m.grid);
+        let name = format!("{}-partial", e.op_name());
+        let op_layer = LayerOp::Fused {
+            program: program.clone(),
+            leaves,
+            reduce: Some(ReduceSpec {
+                op,
+                axes: axes.to_vec(),
+                input: in_dtype,
+                finalize,
+            }),
+        };
+        let (cb, tb) = if finalize {
+            (m.max_chunk_bytes(), m.nbytes())
+        } else {
+            (pbytes, pbytes * in_grid.num_chunks())
+        };
+        let mut layer = self.push(name, in_grid.clone(), m.dtype, edges, op_layer, cb, tb);
+        // Combine levels: a fixed tree defined by the chunk grid.
+        let k = axes.iter().filter(|&&a| nb[a] > 1).count().max(1);
+        let factor = ((split_every as f64).powf(1.0 / k as f64).floor() as usize).max(2);
+        let mut level = 1;
+        while !done(&nb) {
+            let dims: Vec<DimMap> = (0..nd)
+                .map(|d| {
+                    if axes.contains(&d) && nb[d] > 1 {
+                        DimMap::Block {
+                            out: d,
+                            factor,
+                            n: nb[d],
+                        }
+                    } else {
+                        DimMap::Same { out: d }
+                    }
+                })
+                .collect();
+            for &a in axes {
+                nb[a] = nb[a].div_ceil(factor);
+            }
+            let finalize = done(&nb);
+            let grid = ChunkGrid::from_raw(
+                (0..nd)
+                    .map(|d| {
+                        if axes.contains(&d) {
+                            vec![1; nb[d]]
+                        } else {
+                            m.grid.dim(d).to_vec()
+                        }
+                    })
+                    .collect(),
+            );
+            let (cb, tb) = if finalize {
+                (m.max_chunk_bytes(), m.nbytes())
+            } else {
+                (pbytes, pbytes * grid.num_chunks())
+            };
+            let name = format!("{}-combine-{level}", op.name());
+            let op_layer = LayerOp::Combine {
+                op,
+                input: in_dtype,
+                finalize,
+            };
+            layer = self.push(
+                name,
+                grid,
+                m.dtype,
+                vec![Edge { layer, dims }],
+                op_layer,
+                cb,
+                tb,
+            );
+            level += 1;
+        }
+        Ok(layer)
+    }
+}
+
+fn partial_bytes(op: ReduceOp, out: &ChunkGrid) -> usize {
+    let fields = match op {
+        ReduceOp::Mean | ReduceOp::NanMean => 2,
+        ReduceOp::Var { .. }
+        | ReduceOp::Std { .. }
+        | ReduceOp::NanVar { .. }
+        | ReduceOp::NanStd { .. } => 3,
+        ReduceOp::ArgMin | ReduceOp::ArgMax | ReduceOp::NanArgMin | ReduceOp::NanArgMax => 2,
+        _ => 1,
+    };
+    fields * 8 * out.max_chunk_elems()
+}
+
+/// Input chunks `[lo, hi)` overlapping global `[a, b)`.
+fn overlapping(bounds: &[usize], a: usize, b: usize) -> (usize, usize) {
+    if a >= b {
+        return (0, 0);
+    }
+    let lo = match bounds.binary_search(&a) {
+        Ok(i) => i,
+        Err(i) => i - 1,
+    };
+    let hi = match bounds.binary_search(&b) {
+        Ok(i) => i,
+        Err(i) => i,
+    };
+    (lo, hi.max(lo + 1))
+}
+
+/// Per output chunk of a strided selection: the input chunk and the selection in it.
+pub fn slice_table(
+    bounds: &[usize],
+    start: usize,
+    len: usize,
+    step: isize,
+) -> Vec<(usize, DimSlice)> {
+    if len == 0 {
+        return vec![(
+            0,
+            DimSlice {
+                start: 0,
+                len: 0,
+                step: 1,
+            },
+        )];
+    }
+    let mut out = Vec::new();
+    let mut t = 0usize;
+    while t < len {
+        let g = (start as isize + step * t as isize) as usize;
+        let c = match bounds.binary_search(&g) {
+            Ok(i) => i.min(bounds.len() - 2),
+            Err(i) => i - 1,
+        };
+        let (lo, hi) = (bounds[c], bounds[c + 1]);
+        let n = if step > 0 {
+            (hi - g).div_ceil(step as usize)
+        } else {
+            (g - lo) / (-step) as usize + 1
+        };
+        let n = n.min(len - t);
+        out.push((
+            c,
+            DimSlice {
+                start: g - lo,
+                len: n,
+                step,
+            },
+        ));
+        t += n;
+    }
+    out
+}
+
+impl TaskRunner for Lowered {
+    type Value = Value;
+    fn run(&self, layer: LayerId, chunk: usize, inputs: &[Vec<&Value>]) -> Result<Value> {
+        ops::run(self, layer, chunk, inputs)
+    }
+    fn nbytes(&self, v: &Value) -> usize {
+        match v {
+            Value::Chunk(c) => c.nbytes(),
+            Value::Partial(p) => p.nbytes(),
+        }
+    }
+}

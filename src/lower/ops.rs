@@ -1,0 +1,234 @@
+//! Running one task of a lowered layer.
+
+use super::{LayerOp, Lowered, LoweredLeaf, Value};
+use crate::error::{Error, Result};
+use crate::graph::LayerId;
+use crate::kernel::fused::{self, Evaluated, LeafData, Sink};
+use crate::kernel::reduce::{self, ArgInfo, Partial, ReduceAcc};
+use crate::kernel::structure::{self, DimSlice, Piece};
+use crate::kernel::{Chunk, ChunkView};
+use crate::meta::unravel_index;
+
+pub(super) fn run(
+    plan: &Lowered,
+    layer: LayerId,
+    chunk: usize,
+    inputs: &[Vec<&Value>],
+) -> Result<Value> {
+    let li = layer.0 as usize;
+    let grid = &plan.grids[li];
+    let idx = unravel_index(chunk, &grid.numblocks());
+    let shape = grid.chunk_shape(&idx);
+    let in_chunk = |e: usize, i: usize| -> Result<&Chunk> {
+        match inputs.get(e).and_then(|v| v.get(i)) {
+            Some(Value::Chunk(c)) => Ok(c),
+            _ => Err(Error::internal(format!(
+                "layer {} chunk {idx:?}: input {e}/{i} is not a chunk",
+                plan.details[li]
+            ))),
+        }
+    };
+    let res = match &plan.ops[li] {
+        LayerOp::FromArray { data, view } => {
+            let off = grid.chunk_offset(&idx);
+            let sel: Vec<DimSlice> = view
+                .iter()
+                .zip(off.iter().zip(&shape))
+                .map(|(&(o, st), (&p, &n))| DimSlice {
+                    start: (o as isize + st * p as isize) as usize,
+                    len: n,
+                    step: st,
+                })
+                .collect();
+            Value::Chunk(structure::slice(data, &sel)?)
+        }
+        LayerOp::Stored { chunks } => Value::Chunk(
+            chunks
+                .get(chunk)
+                .cloned()
+                .ok_or_else(|| Error::internal(format!("stored chunk {chunk} missing")))?,
+        ),
+        LayerOp::Fused {
+            program,
+            leaves,
+            reduce,
+        } => {
+            let off = grid.chunk_offset(&idx);
+            let mut data = Vec::with_capacity(leaves.len());
+            for leaf in leaves {
+                data.push(match leaf {
+                    LoweredLeaf::Input { edge, map } => {
+                        let c = in_chunk(*edge, 0)?;
+                        let leaf_of_out: Vec<Option<usize>> = map.clone();
+                        LeafData::Chunk(ChunkView::map(c, &leaf_of_out, &shape)?)
+                    }
+                    LoweredLeaf::Gen { spec, map } => {
+                        let mut origin = vec![0; spec.shape.len()];
+                        for (d, k) in map.iter().enumerate() {
+                            if let Some(k) = k {
+                                if spec.shape[*k] > 1 {
+                                    origin[*k] = off[d];
+                                }
+                            }
+                        }
+                        LeafData::Gen {
+                            spec,
+                            origin,
+                            out_dim: invert(map, spec.shape.len()),
+                        }
+                    }
+                });
+            }
+            match reduce {
+                None => match fused::eval(program, &data, &shape, Sink::Store)? {
+                    Evaluated::Chunk(c) => Value::Chunk(c),
+                    Evaluated::Reduced(_) => {
+                        return Err(Error::internal("fused store produced a reduction"))
+                    }
+                },
+                Some(r) => {
+                    let arg = r.op.is_arg().then(|| ArgInfo {
+                        offset: off.clone(),
+                        shape: grid.shape(),
+                    });
+                    let acc = ReduceAcc::new(r.op, r.input, &shape, &r.axes, arg)?;
+                    let p = match fused::eval(program, &data, &shape, Sink::Reduce(Box::new(acc)))?
+                    {
+                        Evaluated::Reduced(acc) => acc.finish(),
+                        Evaluated::Chunk(_) => {
+                            return Err(Error::internal("fused reduction produced a chunk"))
+                        }
+                    };
+                    if r.finalize {
+                        Value::Chunk(reduce::finalize(r.op, p, r.input)?)
+                    } else {
+                        Value::Partial(p)
+                    }
+                }
+            }
+        }
+        LayerOp::Combine {
+            op,
+            input,
+            finalize,
+        } => {
+            let parts: Vec<Partial> = inputs
+                .iter()
+                .flatten()
+                .map(|v| match v {
+                    Value::Partial(p) => Ok(p.clone()),
+                    Value::Chunk(_) => Err(Error::internal("combine input is not a partial")),
+                })
+                .collect::<Result<_>>()?;
+            let p = reduce::combine(*op, &parts)?;
+            if *finalize {
+                Value::Chunk(reduce::finalize(*op, p, *input)?)
+            } else {
+                Value::Partial(p)
+            }
+        }
+        LayerOp::Slice { tables } => {
+            let sel: Vec<DimSlice> = tables.iter().zip(&idx).map(|(t, &i)| t[i].1).collect();
+            Value::Chunk(structure::slice(in_chunk(0, 0)?, &sel)?)
+        }
+        LayerOp::Rechunk {
+            in_bounds,
+            out_bounds,
+        } => {
+            let nd = idx.len();
+            // The input chunks in C order over the box the graph gave us.
+            let ranges: Vec<(usize, usize)> = (0..nd)
+                .map(|d| {
+                    let (a, b) = (out_bounds[d][idx[d]], out_bounds[d][idx[d] + 1]);
+                    super::overlapping(&in_bounds[d], a, b)
+                })
+                .collect();
+            let in_nb: Vec<usize> = in_bounds.iter().map(|b| b.len() - 1).collect();
+            let mut boxes = Vec::new();
+            crate::graph::for_each_in_box(&ranges, &in_nb, |lin| {
+                boxes.push(unravel_index(lin, &in_nb))
+            });
+            let mut pieces = Vec::with_capacity(boxes.len());
+            for (i, cidx) in boxes.iter().enumerate() {
+                let src = in_chunk(0, i)?;
+                let mut src_start = vec![0; nd];
+                let mut dst_start = vec![0; nd];
+                let mut extent = vec![0; nd];
+                for d in 0..nd {
+                    let (ia, ib) = (in_bounds[d][cidx[d]], in_bounds[d][cidx[d] + 1]);
+                    let (oa, ob) = (out_bounds[d][idx[d]], out_bounds[d][idx[d] + 1]);
+                    let (a, b) = (ia.max(oa), ib.min(ob));
+                    src_start[d] = a - ia;
+                    dst_start[d] = a - oa;
+                    extent[d] = b.saturating_sub(a);
+                }
+                pieces.push(Piece {
+                    src,
+                    src_start,
+                    dst_start,
+                    extent,
+                });
+            }
+            Value::Chunk(structure::assemble(plan.dtypes[li], &shape, &pieces)?)
+        }
+        LayerOp::Concat => {
+            let c = inputs.iter().flatten().next().ok_or_else(|| {
+                Error::internal(format!("concatenate chunk {idx:?} has no input"))
+            })?;
+            match c {
+                Value::Chunk(c) => Value::Chunk(c.clone()),
+                Value::Partial(_) => return Err(Error::internal("concatenate of a partial")),
+            }
+        }
+        LayerOp::Reshape => Value::Chunk(structure::reshape(in_chunk(0, 0)?, &shape)?),
+        LayerOp::MatMul => {
+            let k = inputs.first().map(|v| v.len()).unwrap_or(0);
+            let mut pairs = Vec::with_capacity(k);
+            for i in 0..k {
+                pairs.push((in_chunk(0, i)?, in_chunk(1, i)?));
+            }
+            Value::Chunk(structure::matmul_blocks(&pairs, plan.dtypes[li])?)
+        }
+        LayerOp::MapBlocks { f, name } => {
+            let c = in_chunk(0, 0)?;
+            let out = f(c, &idx).map_err(|e| {
+                Error::Compute(format!(
+                    "map_blocks({name}) failed on chunk {idx:?}: {}",
+                    strip_phase(&e)
+                ))
+            })?;
+            if out.shape() != shape.as_slice() || out.dtype() != plan.dtypes[li] {
+                return Err(Error::Compute(format!(
+                    "map_blocks({name}) returned a {} chunk of shape {:?} for chunk {idx:?}, expected {} of shape {shape:?}",
+                    out.dtype(),
+                    out.shape(),
+                    plan.dtypes[li]
+                )));
+            }
+            Value::Chunk(out)
+        }
+    };
+    Ok(res)
+}
+
+/// From `map[d] = Some(k)` (output dim d reads leaf dim k) to `out_dim[k] = Some(d)`.
+fn invert(map: &[Option<usize>], leaf_nd: usize) -> Vec<Option<usize>> {
+    let mut out = vec![None; leaf_nd];
+    for (d, k) in map.iter().enumerate() {
+        if let Some(k) = k {
+            out[*k] = Some(d);
+        }
+    }
+    out
+}
+
+fn strip_phase(e: &Error) -> String {
+    match e {
+        Error::Plan(m)
+        | Error::Io(m)
+        | Error::Comm(m)
+        | Error::ResourcesExhausted(m)
+        | Error::Compute(m)
+        | Error::Internal(m) => m.clone(),
+    }
+}

@@ -1,0 +1,121 @@
+//! Rules that move work toward the sources.
+
+use super::{transform_up, Rule};
+use crate::error::Result;
+use crate::expr::{self, ElemOp, Expr, Op};
+
+/// `rechunk(generator)` is a generator with other chunks: nothing moves.
+pub struct PushRechunkIntoGenerator;
+
+impl Rule for PushRechunkIntoGenerator {
+    fn name(&self) -> &'static str {
+        "PushRechunkIntoGenerator"
+    }
+    fn rewrite(&self, root: &Expr) -> Result<(Expr, usize)> {
+        transform_up(root, &mut |e| {
+            if let (Op::Rechunk, Some(Op::Gen(spec))) = (e.op(), e.inputs().first().map(|i| i.op()))
+            {
+                return Ok(Some(expr::generator(spec.clone(), e.grid().clone())?));
+            }
+            Ok(None)
+        })
+    }
+}
+
+/// Move slices below elementwise operations, casts and transposes, and into
+/// generators and in-memory sources.
+pub struct PushSliceIntoSource;
+
+impl Rule for PushSliceIntoSource {
+    fn name(&self) -> &'static str {
+        "PushSliceIntoSource"
+    }
+    fn rewrite(&self, root: &Expr) -> Result<(Expr, usize)> {
+        transform_up(root, &mut |e| {
+            if let Op::Slice { sel } = e.op() {
+                if let Some(pushed) = push(&e.inputs()[0], sel)? {
+                    return Ok(Some(pushed));
+                }
+            }
+            Ok(None)
+        })
+    }
+}
+
+/// `x[sel]` with the selection pushed as deep as it goes; `None` if it cannot move.
+fn push(x: &Expr, sel: &[(usize, usize, isize)]) -> Result<Option<Expr>> {
+    let shape = x.shape();
+    let sliced = |y: &Expr, s: Vec<(usize, usize, isize)>| -> Result<Expr> {
+        Ok(match push(y, &s)? {
+            Some(p) => p,
+            None => expr::slice(y, s)?,
+        })
+    };
+    Ok(Some(match x.op() {
+        Op::Gen(spec) => {
+            let grid = expr::slice(x, sel.to_vec())?.grid().clone();
+            expr::generator(spec.sliced(sel), grid)?
+        }
+        Op::FromArray { data, view } => {
+            let meta = expr::slice(x, sel.to_vec())?.meta().clone();
+            let view = view
+                .iter()
+                .zip(sel)
+                .map(|(&(off, st), &(start, _, step))| {
+                    ((off as isize + st * start as isize) as usize, st * step)
+                })
+                .collect();
+            Expr::new(
+                Op::FromArray {
+                    data: data.clone(),
+                    view,
+                },
+                vec![],
+                meta,
+            )
+        }
+        Op::Slice { sel: inner } => {
+            let composed = inner
+                .iter()
+                .zip(sel)
+                .map(|(&(s1, _, st1), &(s2, l2, st2))| {
+                    ((s1 as isize + st1 * s2 as isize) as usize, l2, st1 * st2)
+                })
+                .collect();
+            sliced(&x.inputs()[0], composed)?
+        }
+        Op::Elementwise(op) => {
+            let nd = shape.len();
+            let mut inputs = Vec::new();
+            for i in x.inputs() {
+                let off = nd - i.ndim();
+                let s = (0..i.ndim())
+                    .map(|k| {
+                        if i.shape()[k] == shape[off + k] {
+                            sel[off + k]
+                        } else {
+                            (0, i.shape()[k], 1)
+                        }
+                    })
+                    .collect();
+                inputs.push(sliced(i, s)?);
+            }
+            let op: ElemOp = *op;
+            expr::elementwise(op, &inputs, x.dtype())?
+        }
+        Op::AxisMap { src } => {
+            let input = &x.inputs()[0];
+            let mut s: Vec<(usize, usize, isize)> =
+                input.shape().iter().map(|&n| (0, n, 1)).collect();
+            for (d, k) in src.iter().enumerate() {
+                match k {
+                    Some(k) => s[*k] = sel[d],
+                    None if sel[d].1 == 1 => {}
+                    None => return Ok(None),
+                }
+            }
+            expr::axis_map(&sliced(input, s)?, src.clone())?
+        }
+        _ => return Ok(None),
+    }))
+}

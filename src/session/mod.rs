@@ -1,0 +1,251 @@
+//! Start-up, configuration, and the one place that wires the pipeline:
+//! expression → optimize → lower to a task graph → execute.
+
+pub mod topology;
+
+use crate::error::{Error, Result};
+use crate::exec::{self, ExecOptions, ExecStats};
+use crate::expr::Expr;
+use crate::kernel::structure::{self, Piece};
+use crate::kernel::Chunk;
+use crate::lower::{self, Lowered, Value};
+use crate::optimize::{self, Optimized};
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+/// Settings of a session. Built from the environment by [`Config::from_env`]
+/// (`CHUNKWISE_THREADS`, `CHUNKWISE_MEMORY_LIMIT`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Worker threads (default: the cores available).
+    pub threads: usize,
+    /// Refuse plans projected to need more bytes per rank (default: 75% of RAM).
+    pub memory_limit: u64,
+    /// Shuffle task order (tests only: results must not depend on it).
+    pub shuffle_seed: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            memory_limit: physical_memory().map(|m| m / 4 * 3).unwrap_or(4 << 30),
+            shuffle_seed: None,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults overridden by `CHUNKWISE_THREADS` and `CHUNKWISE_MEMORY_LIMIT`
+    /// (bytes, or with a unit: `512MiB`, `4GiB`, `2GB`).
+    pub fn from_env() -> Result<Config> {
+        let mut c = Config::default();
+        if let Ok(t) = std::env::var("CHUNKWISE_THREADS") {
+            c.threads = t.parse().map_err(|_| {
+                Error::plan(format!(
+                    "CHUNKWISE_THREADS={t:?} is not a number of threads"
+                ))
+            })?;
+        }
+        if let Ok(m) = std::env::var("CHUNKWISE_MEMORY_LIMIT") {
+            c.memory_limit = parse_bytes(&m).ok_or_else(|| {
+                Error::plan(format!("CHUNKWISE_MEMORY_LIMIT={m:?} is not a size (examples: 800000000, 512MiB, 4GiB)"))
+            })?;
+        }
+        Ok(c)
+    }
+}
+
+/// Parse `123`, `512MiB`, `4GiB`, `2GB`, `1.5TiB`.
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0f64.powi(4),
+        _ => return None,
+    };
+    Some((v * mult) as u64)
+}
+
+fn physical_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// A running session: configuration and this rank's thread pool.
+pub struct Session {
+    config: Config,
+    pool: rayon::ThreadPool,
+}
+
+/// A plan ready to run, and how it was made.
+pub struct Planned {
+    pub optimized: Optimized,
+    pub lowered: Lowered,
+}
+
+impl Session {
+    pub fn new(config: Config) -> Result<Session> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads.max(1))
+            .thread_name(|i| format!("chunkwise-worker-{i}"))
+            .build()
+            .map_err(|e| Error::internal(format!("cannot start the thread pool: {e}")))?;
+        Ok(Session { config, pool })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Optimise and lower `e`.
+    pub fn plan(&self, e: &Expr) -> Result<Planned> {
+        let optimized = optimize::optimize(e, &optimize::default_rules())?;
+        let lowered = lower::lower(&optimized.expr)?;
+        Ok(Planned { optimized, lowered })
+    }
+
+    /// Run the plan and return its output chunks in C order.
+    pub fn compute_chunks(&self, e: &Expr) -> Result<(Vec<Chunk>, ExecStats)> {
+        let planned = self.plan(e)?;
+        let opts = ExecOptions {
+            memory_limit: self.config.memory_limit,
+            max_wave: 0,
+            shuffle_seed: self.config.shuffle_seed,
+        };
+        let (mut outputs, stats) =
+            exec::execute(&planned.lowered.graph, &planned.lowered, &self.pool, &opts)?;
+        let out = planned.lowered.output;
+        let mut chunks = outputs.remove(&out).unwrap_or_default();
+        let n = planned.lowered.graph.layer(out).num_tasks();
+        if chunks.len() != n {
+            return Err(Error::internal(format!(
+                "{} of {n} output chunks computed",
+                chunks.len()
+            )));
+        }
+        chunks.sort_unstable_by_key(|(c, _)| *c);
+        let chunks = chunks
+            .into_iter()
+            .map(|(_, v)| match v {
+                Value::Chunk(c) => Ok(c),
+                Value::Partial(_) => Err(Error::internal("the output is a partial reduction")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((chunks, stats))
+    }
+
+    /// Run the plan and assemble the whole result in memory.
+    pub fn compute(&self, e: &Expr) -> Result<Chunk> {
+        let (chunks, _) = self.compute_chunks(e)?;
+        let grid = e.grid();
+        if chunks.len() == 1 {
+            return chunks
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::internal("no output chunk"));
+        }
+        let pieces: Vec<Piece<'_>> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let idx = grid.unravel(i);
+                Piece {
+                    src: c,
+                    src_start: vec![0; idx.len()],
+                    dst_start: grid.chunk_offset(&idx),
+                    extent: grid.chunk_shape(&idx),
+                }
+            })
+            .collect();
+        structure::assemble(e.dtype(), &grid.shape(), &pieces)
+    }
+
+    /// The plan as text: rules applied, layers with their task counts and what was
+    /// fused, and the projected peak memory per rank.
+    pub fn explain(&self, e: &Expr) -> Result<String> {
+        let p = self.plan(e)?;
+        let g = &p.lowered.graph;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "plan: {} layers, {} tasks ({} after culling), result {} {:?} chunks {:?}",
+            g.layers().len(),
+            g.num_tasks(),
+            g.num_needed_tasks(),
+            e.dtype(),
+            e.shape(),
+            e.grid().numblocks()
+        );
+        let rules: Vec<String> = p
+            .optimized
+            .applied
+            .iter()
+            .map(|(r, n)| format!("{r} x{n}"))
+            .collect();
+        let _ = writeln!(s, "rules: {}", rules.join(", "));
+        for (i, l) in g.layers().iter().enumerate() {
+            let ins: Vec<String> = l.inputs.iter().map(|e| e.layer.0.to_string()).collect();
+            let _ = writeln!(
+                s,
+                "  layer {i:>2}: {:<48} tasks {:>8}  grid {:?}  chunk {}{}",
+                p.lowered.details[i],
+                l.num_tasks(),
+                l.numblocks,
+                exec::human_bytes(l.chunk_bytes),
+                if ins.is_empty() {
+                    String::new()
+                } else {
+                    format!("  <- {}", ins.join(", "))
+                }
+            );
+        }
+        let proj = exec::projected_peak(g, self.config.threads);
+        let _ = writeln!(
+            s,
+            "projected peak memory per rank: {} ({}); limit {}",
+            exec::human_bytes(proj.peak),
+            proj.explain(),
+            exec::human_bytes(self.config.memory_limit)
+        );
+        Ok(s)
+    }
+}
+
+static GLOBAL: OnceLock<std::result::Result<Session, Error>> = OnceLock::new();
+
+/// The process-wide default session, configured from the environment on first use.
+pub fn global() -> Result<&'static Session> {
+    GLOBAL
+        .get_or_init(|| Session::new(Config::from_env()?))
+        .as_ref()
+        .map_err(|e| e.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_bytes("512MiB"), Some(512 << 20));
+        assert_eq!(parse_bytes("2GB"), Some(2_000_000_000));
+        assert_eq!(parse_bytes("100"), Some(100));
+        assert_eq!(parse_bytes("lots"), None);
+    }
+}
