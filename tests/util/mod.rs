@@ -1,0 +1,244 @@
+//! The shared harness of chunkwise's integration tests (like ripgrep's
+//! `tests/util.rs`): run the built `chunkwise` binary directly or under
+//! `mpirun -n N`, always with a timeout, and hand back status and output.
+//!
+//! Use it from a test file with `mod util;`.
+//!
+//! * Every run has a deadline ([`DEFAULT_TIMEOUT`], or
+//!   `CHUNKWISE_TEST_TIMEOUT` seconds from the environment). A run that
+//!   misses it is killed, whole process group (mpirun and its ranks), and the
+//!   test fails naming the command and what it printed so far.
+//! * `mpirun` runs one at a time (a process-wide lock), so tests that launch
+//!   jobs do not fight over the few cores of a CI machine.
+//! * Open MPI is told it may run as root (CI and containers run as root), may
+//!   oversubscribe (more ranks than cores), and not to use the single-copy
+//!   mechanism containers lack.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long one run may take unless `CHUNKWISE_TEST_TIMEOUT` says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Only one `mpirun` at a time in this test process.
+static MPIRUN_LOCK: Mutex<()> = Mutex::new(());
+
+/// The `chunkwise` binary cargo built for these tests.
+pub fn chunkwise_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chunkwise"))
+}
+
+/// The timeout for one run.
+pub fn timeout() -> Duration {
+    match std::env::var("CHUNKWISE_TEST_TIMEOUT") {
+        Ok(s) => match s.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Duration::from_secs(secs),
+            _ => panic!("CHUNKWISE_TEST_TIMEOUT={s:?} is not a positive number of seconds"),
+        },
+        Err(_) => DEFAULT_TIMEOUT,
+    }
+}
+
+/// What a finished run left behind.
+#[derive(Debug)]
+pub struct Output {
+    /// The command line, for messages.
+    pub command: String,
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Panic with the whole output unless the run exited with status 0.
+    pub fn assert_success(&self) -> &Self {
+        assert!(
+            self.status.success(),
+            "`{}` failed with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command,
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panic with the whole output unless the run failed.
+    pub fn assert_failure(&self) -> &Self {
+        assert!(
+            !self.status.success(),
+            "`{}` succeeded but should have failed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Run `chunkwise ARGS…` as one process (an MPI singleton: a world of one).
+pub fn run(args: &[&str]) -> Output {
+    let mut cmd = Command::new(chunkwise_bin());
+    cmd.args(args);
+    mpi_env(&mut cmd);
+    run_with_timeout(cmd, timeout())
+}
+
+/// Run `mpirun -n RANKS --oversubscribe chunkwise ARGS…`.
+pub fn mpirun(ranks: usize, args: &[&str]) -> Output {
+    mpirun_program(ranks, &chunkwise_bin(), args, &[])
+}
+
+/// Run `mpirun -n RANKS --oversubscribe PROGRAM ARGS…` with extra
+/// environment variables `envs` (for example a test binary acting as the
+/// ranks of a job).
+pub fn mpirun_program(
+    ranks: usize,
+    program: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Output {
+    let mut cmd = Command::new("mpirun");
+    cmd.arg("-n")
+        .arg(ranks.to_string())
+        .arg("--oversubscribe")
+        .arg(program)
+        .args(args)
+        .envs(envs.iter().copied());
+    mpi_env(&mut cmd);
+    // A test that panicked while holding the lock poisons it; the next
+    // launch is still fine.
+    let _one_at_a_time = MPIRUN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    run_with_timeout(cmd, timeout())
+}
+
+/// The environment Open MPI needs in CI and containers.
+fn mpi_env(cmd: &mut Command) {
+    if running_as_root() {
+        cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    }
+    cmd.env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1");
+}
+
+fn running_as_root() -> bool {
+    // The effective uid is the second number of the `Uid:` line.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|uid| uid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Run `cmd` in its own process group; after `limit`, kill the whole group
+/// and panic.
+pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
+    let command = format!("{cmd:?}");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start `{command}`: {e}"));
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if start.elapsed() >= limit => break None,
+            Ok(None) => thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                kill_group(&mut child);
+                panic!("waiting for `{command}` failed: {e}");
+            }
+        }
+    };
+    let Some(status) = status else {
+        kill_group(&mut child);
+        let out = collect(stdout);
+        let err = collect(stderr);
+        panic!(
+            "`{command}` timed out after {limit:?} and was killed (set \
+             CHUNKWISE_TEST_TIMEOUT to change the limit)\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
+        );
+    };
+    Output {
+        command,
+        status,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    }
+}
+
+/// Read a pipe to its end on a thread; the result arrives on the channel.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    if let Some(mut pipe) = pipe {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            let _ = tx.send(String::from_utf8_lossy(&bytes).into_owned());
+        });
+    }
+    rx
+}
+
+/// The drained text, waiting a little: a stray grandchild that still holds
+/// the pipe open must not hang the test.
+fn collect(rx: mpsc::Receiver<String>) -> String {
+    rx.recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| "<output not available: the pipe stayed open>".to_string())
+}
+
+/// SIGTERM the child's process group (mpirun then stops its ranks), give it
+/// a moment, then SIGKILL the group and reap the child.
+fn kill_group(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    signal_group("TERM", &group);
+    let grace = Instant::now();
+    while grace.elapsed() < Duration::from_secs(3) {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    signal_group("KILL", &group);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `kill -s SIG -- -PGID` through bash's builtin (no extra binary needed).
+fn signal_group(signal: &str, group: &str) {
+    let _ = Command::new("bash")
+        .args(["-c", "kill -s \"$0\" -- \"$1\" 2>/dev/null", signal, group])
+        .stdin(Stdio::null())
+        .status();
+}
+
+/// Lines of `text` that start with `prefix`.
+pub fn lines_starting_with<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+/// A human-readable status, including a signal if one ended the run.
+pub fn describe(status: &ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(sig)) => format!("signal {sig}"),
+        _ => format!("{status}"),
+    }
+}
