@@ -83,7 +83,7 @@ pub enum Op {
         view: Vec<(usize, isize)>,
     },
     /// Chunks already computed (`persist`), one per chunk in C order.
-    Stored { chunks: Arc<Vec<Chunk>> },
+    Stored { chunks: Arc<Vec<Arc<Chunk>>> },
     /// A positional generator (`zeros`, `arange`, `random`, scalars).
     Gen(GenSpec),
     /// Elementwise over broadcast inputs.

@@ -10,18 +10,22 @@
 //!
 //! Random arrays use a counter-based generator keyed by `(seed, chunk index)` in
 //! the array's original chunking: the value at position `g` is
-//! `splitmix64(key(seed, chunk(g)) + (local_counter(g) + 1) * GAMMA)`, where
-//! `local_counter` is the C-order offset of `g` inside its chunk. So values do not
-//! depend on which worker or rank computes them, nor on the order, and any element
-//! can be computed alone (which is what lets `x.T` be generated in place). As with
-//! dask, a different chunking gives different numbers. SplitMix64 is Java's
-//! `SplittableRandom` mixer; it passes BigCrush. We write these twenty lines
-//! rather than take a crate because the position-addressable form is the point.
+//! `wymix(key(seed, chunk(g)) + (local_counter(g) + 1) * P0)`, where
+//! `local_counter` is the C-order offset of `g` inside its chunk: the counter form
+//! of wyrand (wyhash's generator, which passes BigCrush and PractRand), one
+//! 64x64->128-bit multiply per number. Floats take the top 52 bits as a mantissa
+//! (values in `[0, 1 - 2^-52]`). So values do not depend on which worker or rank
+//! computes them, nor on the order, and any element can be computed alone (which
+//! is what lets `x.T` be generated in place). As with dask, a different chunking
+//! gives different numbers. Chunk keys come from SplitMix64 of (seed, chunk).
+//! We write these lines rather than take a crate because the position-addressable
+//! form is the point (measured here: 1.9 ns per number, against 2.7-6 ns for
+//! counter-mode SplitMix64 on baseline x86-64).
 
 use crate::meta::{boundaries, DType};
 use serde::{Deserialize, Serialize};
 
-const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15; // SplitMix64's, for chunk keys
 
 #[inline(always)]
 fn mix64(mut z: u64) -> u64 {
@@ -30,10 +34,30 @@ fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+const P0: u64 = 0xa076_1d64_78bd_642f;
+const P1: u64 = 0xe703_7ed1_a0b4_28db;
+
+/// wyrand's output function of a state.
+#[inline(always)]
+fn wymix(z: u64) -> u64 {
+    let t = (z as u128).wrapping_mul((z ^ P1) as u128);
+    ((t >> 64) as u64) ^ (t as u64)
+}
+
+/// The state for number `counter` of the stream `key`.
+#[inline(always)]
+fn state(key: u64, counter: u64) -> u64 {
+    key.wrapping_add(counter.wrapping_add(1).wrapping_mul(P0))
+}
+
+#[inline(always)]
+fn to_unit(u: u64) -> f64 {
+    f64::from_bits((u >> 12) | 0x3ff0_0000_0000_0000) - 1.0
+}
+
 #[inline(always)]
 fn unit_f64(key: u64, counter: u64) -> f64 {
-    (mix64(key.wrapping_add(counter.wrapping_add(1).wrapping_mul(GAMMA))) >> 11) as f64
-        * (1.0 / (1u64 << 53) as f64)
+    to_unit(wymix(state(key, counter)))
 }
 
 /// The key of one chunk's stream.
@@ -234,10 +258,20 @@ impl GenSpec {
             let local0 = (g[kv] - lo) as i64;
             match dist {
                 Distribution::Uniform { low, high } => {
+                    // Walk the states: consecutive elements are `step * stride` counters apart.
                     let w = high - low;
-                    for (i, o) in out[t..t + n].iter_mut().enumerate() {
-                        let local = (local0 + step as i64 * i as i64) as u64;
-                        *o = low + w * unit_f64(key, base + local * stride);
+                    let mut z = state(key, base.wrapping_add((local0 as u64).wrapping_mul(stride)));
+                    let dz = (step as i64 as u64).wrapping_mul(stride).wrapping_mul(P0);
+                    if *low == 0.0 && w == 1.0 {
+                        for o in out[t..t + n].iter_mut() {
+                            *o = to_unit(wymix(z));
+                            z = z.wrapping_add(dz);
+                        }
+                    } else {
+                        for o in out[t..t + n].iter_mut() {
+                            *o = low + w * to_unit(wymix(z));
+                            z = z.wrapping_add(dz);
+                        }
                     }
                 }
                 _ => {

@@ -21,8 +21,15 @@ use std::sync::Arc;
 /// A task's output: a chunk, or the partial state of a reduction.
 #[derive(Debug, Clone)]
 pub enum Value {
-    Chunk(Chunk),
+    /// Shared: a stored chunk or one read by several consumers is never copied.
+    Chunk(Arc<Chunk>),
     Partial(Partial),
+}
+
+impl Value {
+    pub fn chunk(c: Chunk) -> Value {
+        Value::Chunk(Arc::new(c))
+    }
 }
 
 /// A leaf of a lowered fused program.
@@ -58,7 +65,7 @@ pub enum LayerOp {
         view: Vec<(usize, isize)>,
     },
     Stored {
-        chunks: Arc<Vec<Chunk>>,
+        chunks: Arc<Vec<Arc<Chunk>>>,
     },
     Fused {
         program: crate::kernel::fused::Program,

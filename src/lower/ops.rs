@@ -21,7 +21,7 @@ pub(super) fn run(
     let shape = grid.chunk_shape(&idx);
     let in_chunk = |e: usize, i: usize| -> Result<&Chunk> {
         match inputs.get(e).and_then(|v| v.get(i)) {
-            Some(Value::Chunk(c)) => Ok(c),
+            Some(Value::Chunk(c)) => Ok(&**c),
             _ => Err(Error::internal(format!(
                 "layer {} chunk {idx:?}: input {e}/{i} is not a chunk",
                 plan.details[li]
@@ -40,7 +40,7 @@ pub(super) fn run(
                     step: st,
                 })
                 .collect();
-            Value::Chunk(structure::slice(data, &sel)?)
+            Value::chunk(structure::slice(data, &sel)?)
         }
         LayerOp::Stored { chunks } => Value::Chunk(
             chunks
@@ -81,7 +81,7 @@ pub(super) fn run(
             }
             match reduce {
                 None => match fused::eval(program, &data, &shape, Sink::Store)? {
-                    Evaluated::Chunk(c) => Value::Chunk(c),
+                    Evaluated::Chunk(c) => Value::chunk(c),
                     Evaluated::Reduced(_) => {
                         return Err(Error::internal("fused store produced a reduction"))
                     }
@@ -100,7 +100,7 @@ pub(super) fn run(
                         }
                     };
                     if r.finalize {
-                        Value::Chunk(reduce::finalize(r.op, p, r.input)?)
+                        Value::chunk(reduce::finalize(r.op, p, r.input)?)
                     } else {
                         Value::Partial(p)
                     }
@@ -122,14 +122,14 @@ pub(super) fn run(
                 .collect::<Result<_>>()?;
             let p = reduce::combine(*op, &parts)?;
             if *finalize {
-                Value::Chunk(reduce::finalize(*op, p, *input)?)
+                Value::chunk(reduce::finalize(*op, p, *input)?)
             } else {
                 Value::Partial(p)
             }
         }
         LayerOp::Slice { tables } => {
             let sel: Vec<DimSlice> = tables.iter().zip(&idx).map(|(t, &i)| t[i].1).collect();
-            Value::Chunk(structure::slice(in_chunk(0, 0)?, &sel)?)
+            Value::chunk(structure::slice(in_chunk(0, 0)?, &sel)?)
         }
         LayerOp::Rechunk {
             in_bounds,
@@ -169,7 +169,7 @@ pub(super) fn run(
                     extent,
                 });
             }
-            Value::Chunk(structure::assemble(plan.dtypes[li], &shape, &pieces)?)
+            Value::chunk(structure::assemble(plan.dtypes[li], &shape, &pieces)?)
         }
         LayerOp::Concat => {
             let c = inputs.iter().flatten().next().ok_or_else(|| {
@@ -180,14 +180,14 @@ pub(super) fn run(
                 Value::Partial(_) => return Err(Error::internal("concatenate of a partial")),
             }
         }
-        LayerOp::Reshape => Value::Chunk(structure::reshape(in_chunk(0, 0)?, &shape)?),
+        LayerOp::Reshape => Value::chunk(structure::reshape(in_chunk(0, 0)?, &shape)?),
         LayerOp::MatMul => {
             let k = inputs.first().map(|v| v.len()).unwrap_or(0);
             let mut pairs = Vec::with_capacity(k);
             for i in 0..k {
                 pairs.push((in_chunk(0, i)?, in_chunk(1, i)?));
             }
-            Value::Chunk(structure::matmul_blocks(&pairs, plan.dtypes[li])?)
+            Value::chunk(structure::matmul_blocks(&pairs, plan.dtypes[li])?)
         }
         LayerOp::MapBlocks { f, name } => {
             let c = in_chunk(0, 0)?;
@@ -205,7 +205,7 @@ pub(super) fn run(
                     plan.dtypes[li]
                 )));
             }
-            Value::Chunk(out)
+            Value::chunk(out)
         }
     };
     Ok(res)

@@ -4,7 +4,10 @@ use super::{transform_up, Rule};
 use crate::error::Result;
 use crate::expr::{self, ElemOp, Expr, Op};
 
-/// `rechunk(generator)` is a generator with other chunks: nothing moves.
+/// `rechunk(generator)` is a generator with other chunks: nothing moves. The
+/// rechunk also moves through transposes and elementwise operations whose inputs
+/// are all generators, so `x + x.T` on a random `x` with non-square chunks stays
+/// free.
 pub struct PushRechunkIntoGenerator;
 
 impl Rule for PushRechunkIntoGenerator {
@@ -13,13 +16,49 @@ impl Rule for PushRechunkIntoGenerator {
     }
     fn rewrite(&self, root: &Expr) -> Result<(Expr, usize)> {
         transform_up(root, &mut |e| {
-            if let (Op::Rechunk, Some(Op::Gen(spec))) = (e.op(), e.inputs().first().map(|i| i.op()))
-            {
-                return Ok(Some(expr::generator(spec.clone(), e.grid().clone())?));
+            if let Op::Rechunk = e.op() {
+                return push_rechunk(&e.inputs()[0], e.grid());
             }
             Ok(None)
         })
     }
+}
+
+/// `rechunk(x, grid)` rebuilt over generators, or `None` if `x` is not made of
+/// generators only.
+fn push_rechunk(x: &Expr, grid: &crate::meta::ChunkGrid) -> Result<Option<Expr>> {
+    Ok(match x.op() {
+        Op::Gen(spec) => Some(expr::generator(spec.clone(), grid.clone())?),
+        Op::AxisMap { src } => {
+            let input = &x.inputs()[0];
+            let mut chunks: Vec<Vec<usize>> = input.shape().iter().map(|&n| vec![n]).collect();
+            for (d, k) in src.iter().enumerate() {
+                if let Some(k) = k {
+                    chunks[*k] = grid.dim(d).to_vec();
+                }
+            }
+            match push_rechunk(input, &crate::meta::ChunkGrid::from_raw(chunks))? {
+                Some(inner) => Some(expr::axis_map(&inner, src.clone())?),
+                None => None,
+            }
+        }
+        Op::Elementwise(op) => {
+            let nd = x.ndim();
+            let mut inputs = Vec::new();
+            for i in x.inputs() {
+                let off = nd - i.ndim();
+                let chunks = (0..i.ndim())
+                    .map(|k| if i.shape()[k] == x.shape()[off + k] { grid.dim(off + k).to_vec() } else { vec![i.shape()[k]] })
+                    .collect();
+                match push_rechunk(i, &crate::meta::ChunkGrid::from_raw(chunks))? {
+                    Some(p) => inputs.push(p),
+                    None => return Ok(None),
+                }
+            }
+            Some(expr::elementwise(*op, &inputs, x.dtype())?)
+        }
+        _ => None,
+    })
 }
 
 /// Move slices below elementwise operations, casts and transposes, and into
