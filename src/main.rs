@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use chunkwise::comm::{Comm, MpiComm};
 use chunkwise::session::topology;
 
+mod demo;
+
 /// Chunked N-d arrays on MPI: dask.array's blocked algorithms as one SPMD
 /// program. Run directly for one rank, or under `mpirun -n N`.
 #[derive(Debug, Parser)]
@@ -23,13 +25,19 @@ enum Command {
     /// Print where the job runs: ranks, hosts, cores, CPU binding, MPI and
     /// HDF5 library versions (printed by rank 0).
     Info,
-    // demo subcommand: added by the array engine work
+    /// Run the demo: the seed expression (x + x.T - x.mean(axis=0)).std() on a random
+    /// array, and anomalies of a climate-shaped field, with timings and expected values.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Info => info(),
+        Command::Demo(args) => {
+            let comm = MpiComm::init().context("could not start MPI")?;
+            demo::run(&comm, &args)
+        }
     }
 }
 

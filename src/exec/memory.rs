@@ -6,9 +6,11 @@
 //! * the results: every output chunk is kept until the computation ends;
 //! * the working set: a wave of tasks in flight, each holding its inputs and its
 //!   output, at the largest per-task footprint of any layer;
-//! * wide inputs: a producer whose chunks are each read by many tasks of a
-//!   consumer that reads many of them at once (matmul's contraction, a rechunk
-//!   that merges) may have to stay whole until its consumers ran.
+//! * resident layers: a producer may have to stay whole until its consumers ran
+//!   when a consumer task reads many of its chunks at once (matmul's contraction,
+//!   a rechunk that merges), when it reads them in permuted order (`x + x.T`), or
+//!   when several layers read it (`x - x.mean(axis=0)`: the second reader waits
+//!   for a reduction over all of `x`).
 
 use crate::graph::{DimMap, Graph};
 
@@ -27,7 +29,7 @@ impl MemoryProjection {
     /// A one-line account of the parts.
     pub fn explain(&self) -> String {
         format!(
-            "results {} + {} tasks in flight x {} each + wide inputs {}",
+            "results {} + {} tasks in flight x {} each + resident layers {}",
             super::human_bytes(self.results),
             self.wave,
             super::human_bytes(self.per_task),
@@ -47,6 +49,23 @@ pub fn projected_peak(graph: &Graph, threads: usize) -> MemoryProjection {
     let mut p = MemoryProjection::default();
     for o in graph.outputs() {
         p.results += graph.layer(*o).total_bytes;
+    }
+    let mut readers: Vec<std::collections::BTreeSet<usize>> = vec![Default::default(); graph.layers().len()];
+    let mut resident = vec![false; graph.layers().len()];
+    for (li, l) in graph.layers().iter().enumerate() {
+        for e in &l.inputs {
+            let p = e.layer.0 as usize;
+            readers[p].insert(li);
+            let permuted = e.dims.iter().enumerate().any(|(k, m)| matches!(m, DimMap::Same { out } if *out != k));
+            if permuted && graph.layer(e.layer).num_tasks() > threads {
+                resident[p] = true;
+            }
+        }
+    }
+    for (p, r) in readers.iter().enumerate() {
+        if r.len() > 1 && graph.layer(crate::graph::LayerId(p as u32)).num_tasks() > threads {
+            resident[p] = true;
+        }
     }
     for l in graph.layers() {
         let mut inputs = 0u64;
@@ -75,6 +94,11 @@ pub fn projected_peak(graph: &Graph, threads: usize) -> MemoryProjection {
             }
         }
         p.per_task = p.per_task.max(l.chunk_bytes + inputs);
+    }
+    for (i, l) in graph.layers().iter().enumerate() {
+        if resident[i] && !graph.is_output(crate::graph::LayerId(i as u32)) {
+            p.wide += l.total_bytes;
+        }
     }
     // Waves are at least one task per thread; the executor sizes them from the limit,
     // but never below this.

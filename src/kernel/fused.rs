@@ -400,7 +400,7 @@ pub fn eval(
     let mut regs: Vec<Reg> = program.dtypes.iter().map(|&d| Reg::new(d)).collect();
     let mut sink = sink;
     let mut store = match &sink {
-        Sink::Store => Some(with_dtype!(out_dtype, T => StoreBuf::new::<T>(n))),
+        Sink::Store => Some(StoreBuf::new(out_dtype, n)),
         Sink::Reduce(_) => None,
     };
     let mut lead = vec![0usize; nd - 1];
@@ -458,7 +458,7 @@ pub fn eval(
                     let lead_now: &[usize] = if flat { &[] } else { &lead };
                     reduce_push(acc, res, lead_now, col0, len, flat, &shape_eff);
                 }
-                (Sink::Store, Some(buf)) => buf.write(res, r * row_len + col0, len),
+                (Sink::Store, Some(buf)) => buf.write(res, r * row_len + col0, len)?,
                 _ => return Err(Error::internal("fused sink without a store")),
             }
             col0 += len;
@@ -505,27 +505,57 @@ fn check(program: &Program, leaves: &[LeafData<'_>]) -> Result<()> {
     Ok(())
 }
 
-struct StoreBuf {
-    chunk: Chunk,
+/// The output chunk, filled tile by tile in C order: tiles are appended, so the
+/// buffer is never zero-filled first.
+enum StoreBuf {
+    Bool(Vec<bool>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
 }
 impl StoreBuf {
-    fn new<T: Element>(n: usize) -> StoreBuf {
-        StoreBuf {
-            chunk: T::wrap(ArrayD::from_elem(IxDyn(&[n]), T::default())),
+    fn new(dtype: DType, n: usize) -> StoreBuf {
+        match dtype {
+            DType::Bool => StoreBuf::Bool(Vec::with_capacity(n)),
+            DType::I32 => StoreBuf::I32(Vec::with_capacity(n)),
+            DType::I64 => StoreBuf::I64(Vec::with_capacity(n)),
+            DType::F32 => StoreBuf::F32(Vec::with_capacity(n)),
+            DType::F64 => StoreBuf::F64(Vec::with_capacity(n)),
         }
     }
-    fn write(&mut self, r: &Reg, at: usize, len: usize) {
-        with_chunk!(&mut self.chunk, a, T => {
-            if let Some(s) = a.as_slice_mut() {
-                s[at..at + len].copy_from_slice(&<T as RegElem>::get(r)[..len]);
-            }
-        })
+    /// Append the first `len` values of `r` (which must be at offset `at`).
+    fn write(&mut self, r: &Reg, at: usize, len: usize) -> Result<()> {
+        macro_rules! app {
+            ($v:expr, $T:ty) => {{
+                if $v.len() != at {
+                    return Err(Error::internal(format!("fused store out of order: at {at}, have {}", $v.len())));
+                }
+                $v.extend_from_slice(&<$T as RegElem>::get(r)[..len]);
+            }};
+        }
+        match self {
+            StoreBuf::Bool(v) => app!(v, bool),
+            StoreBuf::I32(v) => app!(v, i32),
+            StoreBuf::I64(v) => app!(v, i64),
+            StoreBuf::F32(v) => app!(v, f32),
+            StoreBuf::F64(v) => app!(v, f64),
+        }
+        Ok(())
     }
     fn into_chunk(self, shape: &[usize]) -> Result<Chunk> {
-        with_chunk!(self.chunk, a, T => a
-            .into_shape_with_order(IxDyn(shape))
-            .map(T::wrap)
-            .map_err(|e| Error::internal(format!("fused output reshape: {e}"))))
+        fn mk<T: Element>(v: Vec<T>, shape: &[usize]) -> Result<Chunk> {
+            ArrayD::from_shape_vec(IxDyn(shape), v)
+                .map(T::wrap)
+                .map_err(|e| Error::internal(format!("fused output of shape {shape:?}: {e}")))
+        }
+        match self {
+            StoreBuf::Bool(v) => mk(v, shape),
+            StoreBuf::I32(v) => mk(v, shape),
+            StoreBuf::I64(v) => mk(v, shape),
+            StoreBuf::F32(v) => mk(v, shape),
+            StoreBuf::F64(v) => mk(v, shape),
+        }
     }
 }
 
@@ -574,6 +604,12 @@ fn load_leaf(
             origin,
             out_dim,
         } => {
+            // f64 generators write straight into the register; others go through `tmp`.
+            let direct = matches!(dst, Reg::F64(_));
+            let buf: &mut [f64] = match dst {
+                Reg::F64(v) => &mut v[..len],
+                _ => &mut tmp[..len],
+            };
             if flat && !spec.is_constant() {
                 // Identity-mapped generator over the whole chunk: fill row by row.
                 let last = nd - 1;
@@ -583,7 +619,7 @@ fn load_leaf(
                     let p = crate::meta::unravel_index(col0 + t, shape);
                     let seg = (row_len - p[last]).min(len - t);
                     let v: Vec<usize> = origin.iter().zip(&p).map(|(o, q)| o + q).collect();
-                    spec.fill_f64(&v, Some(last), &mut tmp[t..t + seg]);
+                    spec.fill_f64(&v, Some(last), &mut buf[t..t + seg]);
                     t += seg;
                 }
             } else {
@@ -598,9 +634,11 @@ fn load_leaf(
                         }
                     }
                 }
-                spec.fill_f64(&v0, vary, &mut tmp[..len]);
+                spec.fill_f64(&v0, vary, buf);
             }
-            fill_reg(dst, len, tmp);
+            if !direct {
+                fill_reg(dst, len, tmp);
+            }
         }
     }
 }

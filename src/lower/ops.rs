@@ -54,14 +54,22 @@ pub(super) fn run(
             reduce,
         } => {
             let off = grid.chunk_offset(&idx);
-            let mut data = Vec::with_capacity(leaves.len());
+            // Inputs read in permuted order (a transpose) are first transposed with the
+            // cache-blocked kernel, so the row-wise evaluator reads them contiguously.
+            let mut scratch: Vec<Option<(Chunk, Vec<Option<usize>>)>> = Vec::with_capacity(leaves.len());
             for leaf in leaves {
+                scratch.push(match leaf {
+                    LoweredLeaf::Input { edge, map } => pre_transpose(in_chunk(*edge, 0)?, map)?,
+                    LoweredLeaf::Gen { .. } => None,
+                });
+            }
+            let mut data = Vec::with_capacity(leaves.len());
+            for (leaf, pre) in leaves.iter().zip(&scratch) {
                 data.push(match leaf {
-                    LoweredLeaf::Input { edge, map } => {
-                        let c = in_chunk(*edge, 0)?;
-                        let leaf_of_out: Vec<Option<usize>> = map.clone();
-                        LeafData::Chunk(ChunkView::map(c, &leaf_of_out, &shape)?)
-                    }
+                    LoweredLeaf::Input { edge, map } => match pre {
+                        Some((c, m)) => LeafData::Chunk(ChunkView::map(c, m, &shape)?),
+                        None => LeafData::Chunk(ChunkView::map(in_chunk(*edge, 0)?, map, &shape)?),
+                    },
                     LoweredLeaf::Gen { spec, map } => {
                         let mut origin = vec![0; spec.shape.len()];
                         for (d, k) in map.iter().enumerate() {
@@ -209,6 +217,20 @@ pub(super) fn run(
         }
     };
     Ok(res)
+}
+
+/// If output dims read the chunk's dims out of order, the chunk transposed into
+/// output order (dims no output reads go last) and the map to it.
+fn pre_transpose(c: &Chunk, map: &[Option<usize>]) -> Result<Option<(Chunk, Vec<Option<usize>>)>> {
+    let kept: Vec<usize> = map.iter().flatten().copied().collect();
+    if kept.windows(2).all(|w| w[0] < w[1]) || c.len() < 4096 {
+        return Ok(None);
+    }
+    let mut perm = kept.clone();
+    perm.extend((0..c.shape().len()).filter(|k| !kept.contains(k)));
+    let t = structure::transpose(c, &perm)?;
+    let new_map = map.iter().map(|m| m.and_then(|k| perm.iter().position(|&p| p == k))).collect();
+    Ok(Some((t, new_map)))
 }
 
 /// From `map[d] = Some(k)` (output dim d reads leaf dim k) to `out_dim[k] = Some(d)`.
