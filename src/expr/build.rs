@@ -358,7 +358,10 @@ pub fn concat(inputs: &[Expr], axis: usize) -> Result<Expr> {
         unified.push(x);
     }
     if along.is_empty() {
-        along.push(0);
+        // Every input is empty along `axis`: so is the result, and the first input
+        // (cast and unified above) already has its shape and chunks. A Concat node
+        // would have an output chunk that no input chunk maps to.
+        return Ok(unified.swap_remove(0));
     }
     chunks[axis] = along;
     Ok(Expr::new(
