@@ -198,11 +198,44 @@ impl Expr {
             Op::Reduce { op, .. } => op.name().into(),
             Op::MatMul => "matmul".into(),
             Op::MapBlocks { name, .. } => format!("map_blocks({name})"),
-            Op::Fused { program, .. } => format!("fused[{}]", program.describe().join(", ")),
-            Op::FusedReduce { program, op, .. } => {
-                format!("fused[{}] -> {}", program.describe().join(", "), op.name())
+            Op::Fused { program, leaves } => format!("fused[{}]", describe_fused(program, leaves)),
+            Op::FusedReduce { program, leaves, op, .. } => {
+                format!("fused[{}] -> {}", describe_fused(program, leaves), op.name())
             }
         }
+    }
+}
+
+/// `leaves | operations`, e.g. `random, random.T, input | add, subtract`.
+fn describe_fused(program: &Program, leaves: &[Leaf]) -> String {
+    let leaf = |map: &[Option<usize>]| {
+        let kept: Vec<usize> = map.iter().flatten().copied().collect();
+        if kept.windows(2).all(|w| w[0] < w[1]) {
+            ""
+        } else {
+            ".T"
+        }
+    };
+    let names: Vec<String> = leaves
+        .iter()
+        .map(|l| match l {
+            Leaf::Input { map, .. } => format!("input{}", leaf(map)),
+            Leaf::Gen { spec, map } => {
+                let kind = match &spec.kind {
+                    crate::kernel::generate::GenKind::Full(v) => format!("{v}"),
+                    crate::kernel::generate::GenKind::Arange { .. } => "arange".into(),
+                    crate::kernel::generate::GenKind::Linspace { .. } => "linspace".into(),
+                    crate::kernel::generate::GenKind::Random { .. } => "random".into(),
+                };
+                format!("{kind}{}", leaf(map))
+            }
+        })
+        .collect();
+    let ops = program.describe();
+    if ops.is_empty() {
+        names.join(", ")
+    } else {
+        format!("{} | {}", names.join(", "), ops.join(", "))
     }
 }
 

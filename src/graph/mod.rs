@@ -454,3 +454,64 @@ mod tests {
         assert_eq!(t.chunk(), 123_456_789);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random edge from a producer grid into a consumer grid of the same rank.
+    fn edge_dims(pnb: &[usize], cnb: &[usize], kinds: &[u8], seeds: &[usize]) -> Vec<DimMap> {
+        pnb.iter()
+            .enumerate()
+            .map(|(k, &pn)| match kinds[k] % 4 {
+                0 if pn == cnb[k] => DimMap::Same { out: k },
+                1 => DimMap::Fixed { index: seeds[k] % pn },
+                2 => DimMap::All { n: pn },
+                _ => {
+                    // Monotone ranges over the producer, one per consumer index.
+                    let ranges: Vec<(usize, usize)> = (0..cnb[k])
+                        .map(|i| {
+                            let lo = (i * pn) / cnb[k];
+                            let hi = (((i + 1) * pn) / cnb[k]).max(lo + 1).min(pn);
+                            (lo, hi)
+                        })
+                        .collect();
+                    DimMap::Table { out: k, ranges: ranges.into() }
+                }
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Every (producer chunk -> consumer task) pair found by `for_each_input` is
+        /// found by `for_each_consumer`, and the other way round.
+        #[test]
+        fn inputs_and_consumers_are_inverse(
+            pnb in proptest::collection::vec(1usize..5, 1..4),
+            cscale in proptest::collection::vec(1usize..3, 3),
+            kinds in proptest::collection::vec(0u8..4, 3),
+            seeds in proptest::collection::vec(0usize..7, 3),
+        ) {
+            let nd = pnb.len();
+            let cnb: Vec<usize> = (0..nd).map(|k| if kinds[k] % 4 == 0 { pnb[k] } else { pnb[k] * cscale[k] }).collect();
+            let dims = edge_dims(&pnb, &cnb, &kinds, &seeds);
+            let layers = vec![
+                Layer { name: "p".into(), numblocks: pnb.clone(), inputs: vec![], chunk_bytes: 1, total_bytes: 1 },
+                Layer { name: "c".into(), numblocks: cnb.clone(), inputs: vec![Edge { layer: LayerId(0), dims }], chunk_bytes: 1, total_bytes: 1 },
+            ];
+            let g = Graph::new(layers, vec![LayerId(1)]).unwrap();
+            let mut forward = std::collections::BTreeSet::new();
+            for c in 0..g.layer(LayerId(1)).num_tasks() {
+                let mut n = 0;
+                g.for_each_input(LayerId(1), c, |_, p| { forward.insert((p, c)); n += 1; });
+                prop_assert_eq!(n, g.num_inputs(LayerId(1), c));
+            }
+            let mut backward = std::collections::BTreeSet::new();
+            for p in 0..g.layer(LayerId(0)).num_tasks() {
+                g.for_each_consumer(LayerId(0), p, |_, c| { backward.insert((p, c)); });
+            }
+            prop_assert_eq!(forward, backward);
+        }
+    }
+}

@@ -206,7 +206,7 @@ impl Session {
             let ins: Vec<String> = l.inputs.iter().map(|e| e.layer.0.to_string()).collect();
             let _ = writeln!(
                 s,
-                "  layer {i:>2}: {:<48} tasks {:>8}  grid {:?}  chunk {}{}",
+                "  layer {i:>2}: {:<60} tasks {:>8}  grid {:?}  chunk {}{}",
                 p.lowered.details[i],
                 l.num_tasks(),
                 l.numblocks,
