@@ -82,11 +82,7 @@ impl Array {
             .iter()
             .map(|&s| {
                 if s < 0 {
-                    if known == 0 {
-                        0
-                    } else {
-                        size / known
-                    }
+                    size.checked_div(known).unwrap_or(0)
                 } else {
                     s as usize
                 }

@@ -263,7 +263,7 @@ impl Chunk {
         if self.dtype() == to {
             return self.clone();
         }
-        with_chunk!(self, a, S => with_dtype!(to, T => T::wrap(a.mapv(|v| cast_scalar::<S, T>(v)))))
+        with_chunk!(self, a, S => with_dtype!(to, T => T::wrap(a.mapv(cast_scalar::<S, T>))))
     }
     /// Every element as `f64` (for tests and printing).
     pub fn to_f64(&self) -> ArrayD<f64> {

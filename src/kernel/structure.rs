@@ -331,14 +331,14 @@ fn check_pieces(dtype: DType, shape: &[usize], pieces: &[Piece<'_>]) -> Result<(
         }
         for k in 0..ndim {
             let (e, ss, ds) = (p.extent[k], p.src_start[k], p.dst_start[k]);
-            if ss.checked_add(e).map_or(true, |end| end > src_shape[k]) {
+            if ss.checked_add(e).is_none_or(|end| end > src_shape[k]) {
                 return Err(Error::internal(format!(
                     "assemble: piece {i} reads {ss}..{} on axis {k} of a source chunk of shape \
                      {src_shape:?}",
                     ss as u128 + e as u128
                 )));
             }
-            if ds.checked_add(e).map_or(true, |end| end > shape[k]) {
+            if ds.checked_add(e).is_none_or(|end| end > shape[k]) {
                 return Err(Error::internal(format!(
                     "assemble: piece {i} writes {ds}..{} on axis {k} of output shape {shape:?}",
                     ds as u128 + e as u128

@@ -146,8 +146,7 @@ impl Builder {
         dtype: DType,
         inputs: Vec<Edge>,
         op: LayerOp,
-        chunk_bytes: usize,
-        total: usize,
+        (chunk_bytes, total): (usize, usize),
     ) -> LayerId {
         let id = LayerId(self.layers.len() as u32);
         self.layers.push(Layer {
@@ -178,7 +177,7 @@ impl Builder {
                     data: data.clone(),
                     view: view.clone(),
                 };
-                self.push(e.op_name(), grid, m.dtype, vec![], op, cb, tb)
+                self.push(e.op_name(), grid, m.dtype, vec![], op, (cb, tb))
             }
             Op::Stored { chunks } => self.push(
                 e.op_name(),
@@ -188,8 +187,7 @@ impl Builder {
                 LayerOp::Stored {
                     chunks: chunks.clone(),
                 },
-                cb,
-                tb,
+                (cb, tb),
             ),
             Op::Fused { program, leaves } => {
                 let (edges, leaves) = self.fused_edges(e, leaves)?;
@@ -198,7 +196,7 @@ impl Builder {
                     leaves,
                     reduce: None,
                 };
-                self.push(e.op_name(), grid, m.dtype, edges, op, cb, tb)
+                self.push(e.op_name(), grid, m.dtype, edges, op, (cb, tb))
             }
             Op::FusedReduce {
                 program,
@@ -230,8 +228,7 @@ impl Builder {
                     m.dtype,
                     edges,
                     LayerOp::Slice { tables },
-                    cb,
-                    tb,
+                    (cb, tb),
                 )
             }
             Op::Rechunk => {
@@ -254,7 +251,7 @@ impl Builder {
                     in_bounds: ib,
                     out_bounds: ob,
                 };
-                self.push(e.op_name(), grid, m.dtype, edges, op, cb, tb)
+                self.push(e.op_name(), grid, m.dtype, edges, op, (cb, tb))
             }
             Op::Concat { axis } => {
                 let mut edges = Vec::new();
@@ -291,7 +288,7 @@ impl Builder {
                     edges.push(Edge { layer: l, dims });
                     start += nb;
                 }
-                self.push(e.op_name(), grid, m.dtype, edges, LayerOp::Concat, cb, tb)
+                self.push(e.op_name(), grid, m.dtype, edges, LayerOp::Concat, (cb, tb))
             }
             Op::Reshape => {
                 let x = &e.inputs()[0];
@@ -304,7 +301,14 @@ impl Builder {
                     }
                 }
                 let edges = vec![Edge { layer: input, dims }];
-                self.push(e.op_name(), grid, m.dtype, edges, LayerOp::Reshape, cb, tb)
+                self.push(
+                    e.op_name(),
+                    grid,
+                    m.dtype,
+                    edges,
+                    LayerOp::Reshape,
+                    (cb, tb),
+                )
             }
             Op::MatMul => {
                 let a = self.lower(&e.inputs()[0])?;
@@ -320,7 +324,7 @@ impl Builder {
                         dims: vec![DimMap::All { n: k }, DimMap::Same { out: 1 }],
                     },
                 ];
-                self.push(e.op_name(), grid, m.dtype, edges, LayerOp::MatMul, cb, tb)
+                self.push(e.op_name(), grid, m.dtype, edges, LayerOp::MatMul, (cb, tb))
             }
             Op::MapBlocks { f, name } => {
                 let input = self.lower(&e.inputs()[0])?;
@@ -330,7 +334,7 @@ impl Builder {
                     f: f.clone(),
                     name: name.clone(),
                 };
-                self.push(e.op_name(), grid, m.dtype, edges, op, cb, tb)
+                self.push(e.op_name(), grid, m.dtype, edges, op, (cb, tb))
             }
             Op::Gen(_) | Op::Elementwise(_) | Op::AxisMap { .. } | Op::Reduce { .. } => {
                 return Err(Error::internal(format!(
@@ -411,7 +415,7 @@ impl Builder {
         } else {
             (pbytes, pbytes * in_grid.num_chunks())
         };
-        let mut layer = self.push(name, in_grid.clone(), m.dtype, edges, op_layer, cb, tb);
+        let mut layer = self.push(name, in_grid.clone(), m.dtype, edges, op_layer, (cb, tb));
         // Combine levels: a fixed tree defined by the chunk grid.
         let k = axes.iter().filter(|&&a| nb[a] > 1).count().max(1);
         let factor = ((split_every as f64).powf(1.0 / k as f64).floor() as usize).max(2);
@@ -462,8 +466,7 @@ impl Builder {
                 m.dtype,
                 vec![Edge { layer, dims }],
                 op_layer,
-                cb,
-                tb,
+                (cb, tb),
             );
             level += 1;
         }

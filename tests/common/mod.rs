@@ -146,7 +146,7 @@ pub fn other_chunking(shape: &[usize]) -> ChunkSpec {
                     DimChunks::Full
                 } else {
                     let mut v = vec![n % 2 + 2];
-                    v.extend(std::iter::repeat(2).take((n - n % 2 - 2) / 2));
+                    v.extend(std::iter::repeat_n(2, (n - n % 2 - 2) / 2));
                     DimChunks::Explicit(v)
                 }
             })
@@ -381,13 +381,13 @@ pub fn np_index<T: Clone>(a: &ArrayD<T>, index: &[Idx]) -> ArrayD<T> {
     let mut full = Vec::new();
     for i in index {
         if *i == Idx::Ellipsis {
-            full.extend(std::iter::repeat(Idx::ALL).take(a.ndim() - consumed));
+            full.extend(std::iter::repeat_n(Idx::ALL, a.ndim() - consumed));
         } else {
             full.push(*i);
         }
     }
     if !index.contains(&Idx::Ellipsis) {
-        full.extend(std::iter::repeat(Idx::ALL).take(a.ndim() - consumed));
+        full.extend(std::iter::repeat_n(Idx::ALL, a.ndim() - consumed));
     }
     let mut out = a.clone();
     // `ax` walks the output's axes; each input axis is either kept (slice), dropped
