@@ -1,7 +1,10 @@
 use chunkwise::prelude::*;
 use std::time::Instant;
 fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args().nth(1).map(|s| s.parse().unwrap()).unwrap_or(20000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(20000);
     let x = random::random(&[n, n], [1000, 1000], 0)?;
     let y = (&x + &x.t() - x.mean(Some(0), false)?).std(None, 0, false)?;
     println!("{}", y.explain()?);

@@ -47,12 +47,18 @@ pub fn run(comm: &dyn Comm, args: &DemoArgs) -> Result<()> {
     let (n, c) = (args.n, args.chunk);
     let x = random::random(&[n, n], [c, c], args.seed)?;
     let y = (&x + &x.t() - x.mean(Some(0), false)?).std(None, 0, false)?;
-    writeln!(out, "1) x = random(({n}, {n}), chunks={c}); (x + x.T - x.mean(axis=0)).std()")?;
+    writeln!(
+        out,
+        "1) x = random(({n}, {n}), chunks={c}); (x + x.T - x.mean(axis=0)).std()"
+    )?;
     if args.explain {
         writeln!(out, "{}", y.explain_with(&session)?)?;
     }
     let t = Instant::now();
-    let v = y.compute_with(&session).context("computing the seed expression")?.to_f64()[[]];
+    let v = y
+        .compute_with(&session)
+        .context("computing the seed expression")?
+        .to_f64()[[]];
     writeln!(
         out,
         "   = {v:.6} in {:.3} s  (x + x.T of uniform [0,1) numbers has std sqrt(1/6) = {:.6})",
@@ -78,7 +84,9 @@ pub fn run(comm: &dyn Comm, args: &DemoArgs) -> Result<()> {
     )?;
     let t = Instant::now();
     // Generate the field once and keep it in memory (dask's persist), then analyse it.
-    let temp = temp.persist_with(&session).context("generating the field")?;
+    let temp = temp
+        .persist_with(&session)
+        .context("generating the field")?;
     let clim = temp.mean(Some(0), false)?.persist_with(&session)?;
     let anom = &temp - &clim;
     let hot = anom.greater(12.0)?.mean(None, false)?;
@@ -90,7 +98,11 @@ pub fn run(comm: &dyn Comm, args: &DemoArgs) -> Result<()> {
     let frac = hot.compute_with(&session)?.to_f64()[[]];
     let zon = clim.mean(Some(1), false)?.compute_with(&session)?.to_f64();
     writeln!(out, "   global mean               = {gmean:8.4}   (expected ~0: sin^2 averages 1/2, cos averages 0)")?;
-    writeln!(out, "   std of anomalies          = {astd:8.4}   (expected sqrt(10^2/2 + 2^2) = {:.4})", (54.0f64).sqrt())?;
+    writeln!(
+        out,
+        "   std of anomalies          = {astd:8.4}   (expected sqrt(10^2/2 + 2^2) = {:.4})",
+        (54.0f64).sqrt()
+    )?;
     writeln!(out, "   fraction of days > +12    = {frac:8.5}")?;
     writeln!(
         out,

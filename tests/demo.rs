@@ -8,16 +8,34 @@ const SMALL: &[&str] = &["demo", "--n", "1200", "--chunk", "300", "--days", "73"
 
 /// The number after `label` on the line that contains it.
 fn value_after(text: &str, label: &str) -> f64 {
-    let line = text.lines().find(|l| l.contains(label)).unwrap_or_else(|| panic!("no {label:?} in:\n{text}"));
+    let line = text
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"));
     let rest = &line[line.find('=').expect("a value") + 1..];
-    rest.split_whitespace().next().expect("a number").parse().expect("a float")
+    rest.split_whitespace()
+        .next()
+        .expect("a number")
+        .parse()
+        .expect("a float")
 }
 
 fn check_values(stdout: &str) {
     // x + x.T of uniform numbers has std sqrt(1/6); a 1200^2 sample is within 2e-3.
-    let seed_line = stdout.lines().find(|l| l.trim_start().starts_with("= ")).expect("seed result line");
-    let seed: f64 = seed_line.trim_start()[2..].split_whitespace().next().unwrap().parse().unwrap();
-    assert!((seed - (1.0f64 / 6.0).sqrt()).abs() < 2e-3, "seed expression gave {seed}");
+    let seed_line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("= "))
+        .expect("seed result line");
+    let seed: f64 = seed_line.trim_start()[2..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (seed - (1.0f64 / 6.0).sqrt()).abs() < 2e-3,
+        "seed expression gave {seed}"
+    );
     let astd = value_after(stdout, "std of anomalies");
     // Over 73 days the seasonal cycle is not a whole period; the anomaly std stays
     // between the noise alone (2) and the full-year value (7.35).
@@ -30,7 +48,12 @@ fn demo_runs_single_process_with_expected_values() {
     let out = util::run(SMALL);
     out.assert_success();
     check_values(&out.stdout);
-    assert!(out.stdout.contains("ranks: 1; results bitwise identical on every rank: yes"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("ranks: 1; results bitwise identical on every rank: yes"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -41,12 +64,19 @@ fn demo_gives_identical_bits_on_1_to_4_ranks() {
         out.assert_success();
         check_values(&out.stdout);
         assert!(
-            out.stdout.contains(&format!("ranks: {ranks}; results bitwise identical on every rank: yes")),
+            out.stdout.contains(&format!(
+                "ranks: {ranks}; results bitwise identical on every rank: yes"
+            )),
             "{}",
             out.stdout
         );
         // The printed values do not depend on the number of ranks either.
-        let vals: Vec<String> = out.stdout.lines().filter(|l| l.contains('=') && !l.contains(" in ")).map(String::from).collect();
+        let vals: Vec<String> = out
+            .stdout
+            .lines()
+            .filter(|l| l.contains('=') && !l.contains(" in "))
+            .map(String::from)
+            .collect();
         firsts.push(vals);
     }
     assert!(firsts.windows(2).all(|w| w[0] == w[1]), "{firsts:?}");
@@ -56,6 +86,15 @@ fn demo_gives_identical_bits_on_1_to_4_ranks() {
 fn demo_rejects_bad_arguments_clearly() {
     let out = util::run(&["demo", "--days", "5"]);
     out.assert_failure();
-    assert!(out.stderr.contains("--days must be a positive multiple of 73"), "{}", out.stderr);
-    assert!(!out.stderr.contains("panicked") && !out.stderr.contains("backtrace"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--days must be a positive multiple of 73"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("panicked") && !out.stderr.contains("backtrace"),
+        "{}",
+        out.stderr
+    );
 }

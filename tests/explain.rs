@@ -6,7 +6,12 @@ use chunkwise::prelude::*;
 use chunkwise::session::{Config, Session};
 
 fn session() -> Session {
-    Session::new(Config { threads: 2, memory_limit: 1 << 30, shuffle_seed: None }).unwrap()
+    Session::new(Config {
+        threads: 2,
+        memory_limit: 1 << 30,
+        shuffle_seed: None,
+    })
+    .unwrap()
 }
 
 fn check(a: &Array, expected: &str) {
@@ -18,7 +23,9 @@ fn check(a: &Array, expected: &str) {
 #[test]
 fn seed_expression_plan() {
     let x = random::random(&[4000, 4000], [1000, 1000], 0).unwrap();
-    let y = (&x + &x.t() - x.mean(Some(0), false).unwrap()).std(None, 0, false).unwrap();
+    let y = (&x + &x.t() - x.mean(Some(0), false).unwrap())
+        .std(None, 0, false)
+        .unwrap();
     check(&y, SEED);
 }
 
@@ -46,7 +53,10 @@ fn slice_of_a_reduction_culls_the_tasks_it_does_not_need() {
     // The culled plan computes the same values as the whole reduction.
     let part = y.compute_with(&s).unwrap().to_f64();
     let whole = rows.compute_with(&s).unwrap().to_f64();
-    assert_eq!(part.as_slice().unwrap(), &whole.as_slice().unwrap()[2500..2600]);
+    assert_eq!(
+        part.as_slice().unwrap(),
+        &whole.as_slice().unwrap()[2500..2600]
+    );
 }
 
 const SEED: &str = "\

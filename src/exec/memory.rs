@@ -50,13 +50,18 @@ pub fn projected_peak(graph: &Graph, threads: usize) -> MemoryProjection {
     for o in graph.outputs() {
         p.results += graph.layer(*o).total_bytes;
     }
-    let mut readers: Vec<std::collections::BTreeSet<usize>> = vec![Default::default(); graph.layers().len()];
+    let mut readers: Vec<std::collections::BTreeSet<usize>> =
+        vec![Default::default(); graph.layers().len()];
     let mut resident = vec![false; graph.layers().len()];
     for (li, l) in graph.layers().iter().enumerate() {
         for e in &l.inputs {
             let p = e.layer.0 as usize;
             readers[p].insert(li);
-            let permuted = e.dims.iter().enumerate().any(|(k, m)| matches!(m, DimMap::Same { out } if *out != k));
+            let permuted = e
+                .dims
+                .iter()
+                .enumerate()
+                .any(|(k, m)| matches!(m, DimMap::Same { out } if *out != k));
             if permuted && graph.layer(e.layer).num_tasks() > threads {
                 resident[p] = true;
             }

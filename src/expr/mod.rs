@@ -199,8 +199,17 @@ impl Expr {
             Op::MatMul => "matmul".into(),
             Op::MapBlocks { name, .. } => format!("map_blocks({name})"),
             Op::Fused { program, leaves } => format!("fused[{}]", describe_fused(program, leaves)),
-            Op::FusedReduce { program, leaves, op, .. } => {
-                format!("fused[{}] -> {}", describe_fused(program, leaves), op.name())
+            Op::FusedReduce {
+                program,
+                leaves,
+                op,
+                ..
+            } => {
+                format!(
+                    "fused[{}] -> {}",
+                    describe_fused(program, leaves),
+                    op.name()
+                )
             }
         }
     }

@@ -466,7 +466,9 @@ mod proptests {
             .enumerate()
             .map(|(k, &pn)| match kinds[k] % 4 {
                 0 if pn == cnb[k] => DimMap::Same { out: k },
-                1 => DimMap::Fixed { index: seeds[k] % pn },
+                1 => DimMap::Fixed {
+                    index: seeds[k] % pn,
+                },
                 2 => DimMap::All { n: pn },
                 _ => {
                     // Monotone ranges over the producer, one per consumer index.
@@ -477,7 +479,10 @@ mod proptests {
                             (lo, hi)
                         })
                         .collect();
-                    DimMap::Table { out: k, ranges: ranges.into() }
+                    DimMap::Table {
+                        out: k,
+                        ranges: ranges.into(),
+                    }
                 }
             })
             .collect()

@@ -529,7 +529,10 @@ impl StoreBuf {
         macro_rules! app {
             ($v:expr, $T:ty) => {{
                 if $v.len() != at {
-                    return Err(Error::internal(format!("fused store out of order: at {at}, have {}", $v.len())));
+                    return Err(Error::internal(format!(
+                        "fused store out of order: at {at}, have {}",
+                        $v.len()
+                    )));
                 }
                 $v.extend_from_slice(&<$T as RegElem>::get(r)[..len]);
             }};

@@ -712,7 +712,7 @@ pub fn finalize(op: ReduceOp, p: Partial, input: DType) -> Result<Chunk> {
                 .zip(n.iter())
                 .map(|(&q, &n)| {
                     let dof = n - f64::from(ddof);
-                    let var = if dof > 0.0 { q / dof } else { f64::NAN };
+                    let var = var_from(op, q, dof);
                     if sqrt {
                         var.sqrt()
                     } else {
@@ -757,6 +757,20 @@ pub fn finalize(op: ReduceOp, p: Partial, input: DType) -> Result<Chunk> {
 
 // ---------------------------------------------------------------------------------
 // Checks and small helpers.
+
+/// The variance from a sum of squared deviations `ss` and degrees of freedom `dof`
+/// (count minus ddof), as NumPy: `var`/`std` divide by `max(dof, 0)` (so `inf`, or
+/// NaN for `0 / 0`, when ddof reaches the count), `nanvar`/`nanstd` give NaN
+/// whenever `dof <= 0`.
+fn var_from(op: ReduceOp, ss: f64, dof: f64) -> f64 {
+    if dof > 0.0 {
+        ss / dof
+    } else if matches!(op, ReduceOp::Var { .. } | ReduceOp::Std { .. }) {
+        ss / 0.0
+    } else {
+        f64::NAN
+    }
+}
 
 fn check_axes(ndim: usize, axes: &[usize]) -> Result<()> {
     let sorted = axes.windows(2).all(|w| w[0] < w[1]);
@@ -1620,7 +1634,14 @@ mod tests {
                         let m = mean(&g);
                         let ss: f64 = g.iter().map(|p| (p.1.to_f64() - m).powi(2)).sum();
                         let dof = g.len() as f64 - ddof as f64;
-                        let var = if dof > 0.0 { ss / dof } else { f64::NAN };
+                        // NumPy: var divides by max(dof, 0); nanvar is NaN for dof <= 0.
+                        let var = if dof > 0.0 {
+                            ss / dof
+                        } else if matches!(op, Var { .. } | Std { .. }) {
+                            ss / 0.0
+                        } else {
+                            f64::NAN
+                        };
                         if matches!(op, Std { .. } | NanStd { .. }) {
                             var.sqrt()
                         } else {

@@ -56,7 +56,8 @@ pub(super) fn run(
             let off = grid.chunk_offset(&idx);
             // Inputs read in permuted order (a transpose) are first transposed with the
             // cache-blocked kernel, so the row-wise evaluator reads them contiguously.
-            let mut scratch: Vec<Option<(Chunk, Vec<Option<usize>>)>> = Vec::with_capacity(leaves.len());
+            let mut scratch: Vec<Option<(Chunk, Vec<Option<usize>>)>> =
+                Vec::with_capacity(leaves.len());
             for leaf in leaves {
                 scratch.push(match leaf {
                     LoweredLeaf::Input { edge, map } => pre_transpose(in_chunk(*edge, 0)?, map)?,
@@ -229,7 +230,10 @@ fn pre_transpose(c: &Chunk, map: &[Option<usize>]) -> Result<Option<(Chunk, Vec<
     let mut perm = kept.clone();
     perm.extend((0..c.shape().len()).filter(|k| !kept.contains(k)));
     let t = structure::transpose(c, &perm)?;
-    let new_map = map.iter().map(|m| m.and_then(|k| perm.iter().position(|&p| p == k))).collect();
+    let new_map = map
+        .iter()
+        .map(|m| m.and_then(|k| perm.iter().position(|&p| p == k)))
+        .collect();
     Ok(Some((t, new_map)))
 }
 

@@ -60,8 +60,11 @@ impl Rule for FuseBlockwise {
         // non-fusable node consume it. Otherwise it is absorbed into its consumers.
         let root_id = root.id();
         let budget = self.materialize_budget;
-        let shared_random =
-            |e: &Expr| is_random(e) && counts.get(&e.id()).copied().unwrap_or(0) > 1 && e.meta().nbytes() as u64 <= budget;
+        let shared_random = |e: &Expr| {
+            is_random(e)
+                && counts.get(&e.id()).copied().unwrap_or(0) > 1
+                && e.meta().nbytes() as u64 <= budget
+        };
         let is_root = |e: &Expr| {
             e.id() == root_id
                 || shared_random(e)

@@ -48,7 +48,13 @@ fn push_rechunk(x: &Expr, grid: &crate::meta::ChunkGrid) -> Result<Option<Expr>>
             for i in x.inputs() {
                 let off = nd - i.ndim();
                 let chunks = (0..i.ndim())
-                    .map(|k| if i.shape()[k] == x.shape()[off + k] { grid.dim(off + k).to_vec() } else { vec![i.shape()[k]] })
+                    .map(|k| {
+                        if i.shape()[k] == x.shape()[off + k] {
+                            grid.dim(off + k).to_vec()
+                        } else {
+                            vec![i.shape()[k]]
+                        }
+                    })
                     .collect();
                 match push_rechunk(i, &crate::meta::ChunkGrid::from_raw(chunks))? {
                     Some(p) => inputs.push(p),

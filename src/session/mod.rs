@@ -146,7 +146,9 @@ impl Session {
         let chunks = chunks
             .into_iter()
             .map(|(_, v)| match v {
-                Value::Chunk(c) => Ok(std::sync::Arc::try_unwrap(c).unwrap_or_else(|c| (*c).clone())),
+                Value::Chunk(c) => {
+                    Ok(std::sync::Arc::try_unwrap(c).unwrap_or_else(|c| (*c).clone()))
+                }
                 Value::Partial(_) => Err(Error::internal("the output is a partial reduction")),
             })
             .collect::<Result<Vec<_>>>()?;
