@@ -60,15 +60,14 @@ fn slice_of_a_reduction_culls_the_tasks_it_does_not_need() {
 }
 
 const SEED: &str = "\
-plan: 6 layers, 54 tasks (54 after culling), result float64 [] chunks []
+plan: 5 layers, 38 tasks (38 after culling), result float64 [] chunks []
 rules: PushRechunkIntoGenerator x0, PushSliceIntoSource x0, FuseBlockwise x3, FuseReduce x2
-  layer  0: fused[random]                                                tasks       16  grid [4, 4]  chunk 7.6 MiB
-  layer  1: fused[input] -> mean-partial                                 tasks       16  grid [4, 4]  chunk 15.6 KiB  <- 0
-  layer  2: mean-combine-1                                               tasks        4  grid [1, 4]  chunk 7.8 KiB  <- 1
-  layer  3: fused[input, input.T, input | add, subtract] -> std-partial  tasks       16  grid [4, 4]  chunk 24 B  <- 0, 0, 2
-  layer  4: std-combine-1                                                tasks        1  grid [1, 1]  chunk 8 B  <- 3
-  layer  5: fused[input]                                                 tasks        1  grid []  chunk 8 B  <- 4
-projected peak memory per rank: 152.8 MiB (results 8 B + 2 tasks in flight x 15.3 MiB each + resident layers 122.3 MiB); limit 1.0 GiB
+  layer  0: fused[random] -> mean-partial                                tasks       16  grid [4, 4]  chunk 15.6 KiB
+  layer  1: mean-combine-1                                               tasks        4  grid [1, 4]  chunk 7.8 KiB  <- 0
+  layer  2: fused[random, random.T, input | add, subtract] -> std-partial tasks       16  grid [4, 4]  chunk 24 B  <- 1
+  layer  3: std-combine-1                                                tasks        1  grid [1, 1]  chunk 8 B  <- 2
+  layer  4: fused[input]                                                 tasks        1  grid []  chunk 8 B  <- 3
+projected peak memory per rank: 766.0 KiB (results 8 B + 2 tasks in flight x 257.8 KiB each + resident layers 250.4 KiB); limit 1.0 GiB
 ";
 const CHAIN: &str = "\
 plan: 3 layers, 18 tasks (18 after culling), result float64 [] chunks []

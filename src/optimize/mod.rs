@@ -37,13 +37,12 @@ pub struct Optimized {
     pub applied: Vec<(&'static str, usize)>,
 }
 
-/// The default rules in order; `materialize_budget` bounds the random arrays
-/// [`FuseBlockwise`] may keep in memory rather than regenerate.
-pub fn default_rules(materialize_budget: u64) -> Vec<Box<dyn Rule>> {
+/// The default rules in order.
+pub fn default_rules() -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(PushRechunkIntoGenerator),
         Box::new(PushSliceIntoSource),
-        Box::new(FuseBlockwise { materialize_budget }),
+        Box::new(FuseBlockwise),
         Box::new(FuseReduce),
     ]
 }

@@ -116,9 +116,7 @@ impl Session {
 
     /// Optimise and lower `e`.
     pub fn plan(&self, e: &Expr) -> Result<Planned> {
-        // A shared random array may take up to a quarter of the memory limit.
-        let rules = optimize::default_rules(self.config.memory_limit / 4);
-        let optimized = optimize::optimize(e, &rules)?;
+        let optimized = optimize::optimize(e, &optimize::default_rules())?;
         let lowered = lower::lower(&optimized.expr)?;
         Ok(Planned { optimized, lowered })
     }
