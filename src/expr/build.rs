@@ -164,6 +164,7 @@ pub fn elementwise(op: ElemOp, inputs: &[Expr], dtype: DType) -> Result<Expr> {
 
 /// Output dim `d` is input dim `src[d]` or a new length-1 axis.
 pub fn axis_map(x: &Expr, src: Vec<Option<usize>>) -> Result<Expr> {
+    crate::meta::check_ndim(src.len())?;
     let nd = x.ndim();
     let mut seen = vec![false; nd];
     for s in src.iter().flatten() {
@@ -378,6 +379,7 @@ pub fn concat(inputs: &[Expr], axis: usize) -> Result<Expr> {
 /// input chunk is one output chunk (dask's `reshape_rechunk`): within each group of
 /// dims whose sizes multiply to the same product, all dims but the first are whole.
 pub fn reshape(x: &Expr, shape: &[usize]) -> Result<Expr> {
+    crate::meta::check_ndim(shape.len())?;
     let in_shape = x.shape();
     let (n_in, n_out) = (
         in_shape.iter().product::<usize>(),
@@ -392,7 +394,13 @@ pub fn reshape(x: &Expr, shape: &[usize]) -> Result<Expr> {
         return Ok(x.clone());
     }
     if n_in == 0 {
-        return Err(Error::plan("reshape of an empty array is not supported"));
+        // No elements to move: any source of the new shape and dtype is the result.
+        let spec = GenSpec::new(
+            crate::kernel::generate::GenKind::Full(0.0),
+            x.dtype(),
+            shape,
+        );
+        return generator(spec, ChunkGrid::single(shape));
     }
     let groups = reshape_groups(&in_shape, shape);
     let mut in_chunks: Vec<Vec<usize>> = x.grid().chunks().to_vec();

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::kernel::generate::GenSpec;
 use crate::kernel::reduce::ReduceAcc;
 use crate::kernel::{Chunk, ChunkView, Element};
-use crate::meta::DType;
+use crate::meta::{DType, MAX_DIMS};
 use crate::{with_chunk, with_dtype};
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 use serde::{Deserialize, Serialize};
@@ -420,10 +420,7 @@ pub fn eval(
             let len = TILE.min(row_len - col0);
             // Output position of the tile's first element.
             if flat {
-                crate::meta::unravel_index(col0, &shape_eff)
-                    .iter()
-                    .enumerate()
-                    .for_each(|(d, &p)| pos[d] = p);
+                unravel_into(col0, &shape_eff, &mut pos);
             } else {
                 pos[..nd - 1].copy_from_slice(&lead);
                 pos[nd - 1] = col0;
@@ -618,15 +615,20 @@ fn load_leaf(
                 let last = nd - 1;
                 let row_len = shape[last];
                 let mut t = 0;
+                let mut v = [0usize; MAX_DIMS];
                 while t < len {
-                    let p = crate::meta::unravel_index(col0 + t, shape);
-                    let seg = (row_len - p[last]).min(len - t);
-                    let v: Vec<usize> = origin.iter().zip(&p).map(|(o, q)| o + q).collect();
-                    spec.fill_f64(&v, Some(last), &mut buf[t..t + seg]);
+                    unravel_into(col0 + t, shape, &mut v[..nd]);
+                    let seg = (row_len - v[last]).min(len - t);
+                    for (x, o) in v.iter_mut().zip(origin.iter()) {
+                        *x += o;
+                    }
+                    spec.fill_f64(&v[..nd], Some(last), &mut buf[t..t + seg]);
                     t += seg;
                 }
             } else {
-                let mut v0 = origin.clone();
+                let mut v0 = [0usize; MAX_DIMS];
+                v0[..origin.len()].copy_from_slice(origin);
+                let v0 = &mut v0[..origin.len()];
                 let mut vary = None;
                 for (k, d) in out_dim.iter().enumerate() {
                     // A generator dim of length 1 is broadcast: it does not move.
@@ -637,12 +639,21 @@ fn load_leaf(
                         }
                     }
                 }
-                spec.fill_f64(&v0, vary, buf);
+                spec.fill_f64(v0, vary, buf);
             }
             if !direct {
                 fill_reg(dst, len, tmp);
             }
         }
+    }
+}
+
+/// `unravel_index` into a caller's buffer (no allocation in the row loop).
+fn unravel_into(mut n: usize, dims: &[usize], out: &mut [usize]) {
+    for d in (0..dims.len()).rev() {
+        let m = dims[d].max(1);
+        out[d] = n % m;
+        n /= m;
     }
 }
 
@@ -685,8 +696,9 @@ fn reduce_push(
                 let nd = shape.len();
                 let row_len = shape[nd - 1];
                 let mut t = 0;
+                let mut p = [0usize; MAX_DIMS];
                 while t < len {
-                    let p = crate::meta::unravel_index(col0 + t, shape);
+                    unravel_into(col0 + t, shape, &mut p[..nd]);
                     let seg = (row_len - p[nd - 1]).min(len - t);
                     acc.push(&p[..nd - 1], p[nd - 1], &vals[t..t + seg]);
                     t += seg;

@@ -49,6 +49,7 @@ impl fmt::Debug for ChunkGrid {
 impl ChunkGrid {
     /// A grid from explicit per-dimension chunk sizes (checked).
     pub fn new(chunks: Vec<Vec<usize>>) -> Result<Self> {
+        crate::meta::check_ndim(chunks.len())?;
         for (d, c) in chunks.iter().enumerate() {
             if c.is_empty() {
                 return Err(Error::plan(format!("chunks along axis {d} are empty")));

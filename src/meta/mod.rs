@@ -10,6 +10,19 @@ pub use grid::{
     ChunkGrid, ChunkIndex, ChunkSpec, DimChunks, DEFAULT_CHUNK_BYTES,
 };
 
+/// Most dimensions an array may have (NumPy 1.x's limit).
+pub const MAX_DIMS: usize = 32;
+
+/// A [`crate::Error::Plan`] if `ndim` exceeds [`MAX_DIMS`].
+pub fn check_ndim(ndim: usize) -> crate::Result<()> {
+    if ndim > MAX_DIMS {
+        return Err(crate::Error::plan(format!(
+            "arrays of more than {MAX_DIMS} dimensions are not supported (got {ndim})"
+        )));
+    }
+    Ok(())
+}
+
 /// Broadcast two shapes with NumPy's rules; `None` if they do not broadcast.
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
