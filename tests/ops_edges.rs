@@ -317,3 +317,27 @@ fn persisted_arrays_are_inputs_like_any_other() {
         );
     }
 }
+
+/// Regression: reshaping an empty array was refused ("reshape of an empty array is
+/// not supported"); NumPy reshapes it to any shape of size 0.
+#[test]
+fn reshape_of_an_empty_array() {
+    let e = data_i32(&[0, 3], 99, 0, 9);
+    for (c_name, c) in chunkings(&[0, 3]) {
+        let x = arr(&e, c);
+        for (to, want) in [
+            (vec![3, 0], vec![3, 0]),
+            (vec![0], vec![0]),
+            (vec![2, -1, 5], vec![2, 0, 5]),
+            (vec![0, 1, 3], vec![0, 1, 3]),
+        ] {
+            let r = x.reshape(&to).unwrap();
+            let got = eval::<i32>(&r);
+            assert_eq!(got.shape(), want.as_slice(), "{c_name} reshape to {to:?}");
+            // It goes on like any empty array.
+            let s = eval::<i64>(&(&r * 2).sum(None, false).unwrap());
+            assert_eq!(s[[]], 0, "{c_name}");
+        }
+    }
+}
+
