@@ -11,6 +11,7 @@ mod cull;
 mod placement;
 
 use crate::error::{Error, Result};
+use crate::meta::MAX_DIMS;
 use std::sync::Arc;
 
 pub use placement::Placement;
@@ -264,22 +265,23 @@ impl Graph {
     /// edge by edge, each in C order over the producer's dims.
     pub fn for_each_input(&self, layer: LayerId, chunk: usize, mut f: impl FnMut(usize, usize)) {
         let l = self.layer(layer);
-        let idx = crate::meta::unravel_index(chunk, &l.numblocks);
+        let mut idx = [0usize; MAX_DIMS];
+        unravel_into(chunk, &l.numblocks, &mut idx);
+        let mut ranges = [(0usize, 0usize); MAX_DIMS];
         for (ei, e) in l.inputs.iter().enumerate() {
             let pnb = &self.layer(e.layer).numblocks;
-            let ranges: Vec<(usize, usize)> = e
-                .dims
-                .iter()
-                .map(|m| m.range(m.out().map(|o| idx[o]).unwrap_or(0)))
-                .collect();
-            for_each_in_box(&ranges, pnb, |lin| f(ei, lin));
+            for (r, m) in ranges.iter_mut().zip(&e.dims) {
+                *r = m.range(m.out().map(|o| idx[o]).unwrap_or(0));
+            }
+            for_each_in_box(&ranges[..e.dims.len()], pnb, |lin| f(ei, lin));
         }
     }
 
     /// How many input chunks task `chunk` of `layer` reads.
     pub fn num_inputs(&self, layer: LayerId, chunk: usize) -> usize {
         let l = self.layer(layer);
-        let idx = crate::meta::unravel_index(chunk, &l.numblocks);
+        let mut idx = [0usize; MAX_DIMS];
+        unravel_into(chunk, &l.numblocks, &mut idx);
         l.inputs
             .iter()
             .map(|e| {
@@ -303,10 +305,15 @@ impl Graph {
         mut f: impl FnMut(LayerId, usize),
     ) {
         let pnb = &self.layer(layer).numblocks;
-        let idx = crate::meta::unravel_index(chunk, pnb);
+        let mut idx = [0usize; MAX_DIMS];
+        unravel_into(chunk, pnb, &mut idx);
+        let mut buf = [(0usize, 0usize); MAX_DIMS];
         for r in &self.reverse[layer.0 as usize] {
             let cnb = &self.layer(r.consumer).numblocks;
-            let mut ranges: Vec<(usize, usize)> = cnb.iter().map(|&n| (0, n)).collect();
+            let ranges = &mut buf[..cnb.len()];
+            for (rg, &n) in ranges.iter_mut().zip(cnb) {
+                *rg = (0, n);
+            }
             let mut empty = false;
             for (k, inv) in r.dims.iter().enumerate() {
                 match inv {
@@ -322,7 +329,7 @@ impl Graph {
                 continue;
             }
             let consumer = r.consumer;
-            for_each_in_box(&ranges, cnb, |lin| {
+            for_each_in_box(ranges, cnb, |lin| {
                 if self.is_needed(consumer, lin) {
                     f(consumer, lin)
                 }
@@ -344,13 +351,20 @@ pub fn for_each_in_box(ranges: &[(usize, usize)], dims: &[usize], mut f: impl Fn
         return;
     }
     let nd = ranges.len();
-    if nd == 0 {
-        f(0);
+    // The common case, one index: no odometer.
+    if ranges.iter().all(|&(lo, hi)| hi == lo + 1) {
+        f(ranges
+            .iter()
+            .zip(dims)
+            .fold(0, |acc, (r, &n)| acc * n + r.0));
         return;
     }
-    let mut idx: Vec<usize> = ranges.iter().map(|r| r.0).collect();
+    let mut idx = [0usize; MAX_DIMS];
+    for (i, r) in idx.iter_mut().zip(ranges) {
+        *i = r.0;
+    }
     loop {
-        f(crate::meta::linear_index(&idx, dims));
+        f(crate::meta::linear_index(&idx[..nd], dims));
         let mut d = nd;
         loop {
             if d == 0 {
@@ -363,6 +377,15 @@ pub fn for_each_in_box(ranges: &[(usize, usize)], dims: &[usize], mut f: impl Fn
             }
             idx[d] = ranges[d].0;
         }
+    }
+}
+
+/// `unravel_index` into a buffer (no allocation: this runs for every task).
+fn unravel_into(mut n: usize, dims: &[usize], out: &mut [usize]) {
+    for d in (0..dims.len()).rev() {
+        let m = dims[d].max(1);
+        out[d] = n % m;
+        n /= m;
     }
 }
 
