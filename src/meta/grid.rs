@@ -50,6 +50,16 @@ impl ChunkGrid {
     /// A grid from explicit per-dimension chunk sizes (checked).
     pub fn new(chunks: Vec<Vec<usize>>) -> Result<Self> {
         crate::meta::check_ndim(chunks.len())?;
+        let total = chunks
+            .iter()
+            .try_fold(1usize, |acc, c| acc.checked_mul(c.iter().sum::<usize>()))
+            .filter(|&n| n <= (isize::MAX as usize) / 16);
+        if total.is_none() {
+            let shape: Vec<usize> = chunks.iter().map(|c| c.iter().sum()).collect();
+            return Err(Error::plan(format!(
+                "an array of shape {shape:?} has more elements than chunkwise can address"
+            )));
+        }
         for (d, c) in chunks.iter().enumerate() {
             if c.is_empty() {
                 return Err(Error::plan(format!("chunks along axis {d} are empty")));
