@@ -6,6 +6,7 @@ use super::{BlockFn, ElemOp, Expr, Meta, Op};
 use crate::error::{Error, Result};
 use crate::kernel::generate::GenSpec;
 use crate::kernel::reduce::ReduceOp;
+use crate::kernel::structure::DimSlice;
 use crate::kernel::Chunk;
 use crate::meta::{boundaries, broadcast_shapes, common_refinement, ChunkGrid, DType};
 use std::sync::Arc;
@@ -250,15 +251,35 @@ pub fn slice(x: &Expr, sel: Vec<(usize, usize, isize)>) -> Result<Expr> {
 /// Output chunk sizes of a strided selection over chunks with `bounds`: consecutive
 /// selected elements from one input chunk form one output chunk.
 pub fn slice_chunks(bounds: &[usize], start: usize, len: usize, step: isize) -> Vec<usize> {
+    slice_table(bounds, start, len, step)
+        .iter()
+        .map(|(_, s)| s.len)
+        .collect()
+}
+
+/// Per output chunk of a strided selection: the input chunk and the selection in it.
+pub fn slice_table(
+    bounds: &[usize],
+    start: usize,
+    len: usize,
+    step: isize,
+) -> Vec<(usize, DimSlice)> {
     if len == 0 {
-        return vec![0];
+        return vec![(
+            0,
+            DimSlice {
+                start: 0,
+                len: 0,
+                step: 1,
+            },
+        )];
     }
     let mut out = Vec::new();
     let mut t = 0usize;
     while t < len {
         let g = (start as isize + step * t as isize) as usize;
         let c = match bounds.binary_search(&g) {
-            Ok(i) => i,
+            Ok(i) => i.min(bounds.len() - 2),
             Err(i) => i - 1,
         };
         let (lo, hi) = (bounds[c], bounds[c + 1]);
@@ -268,7 +289,14 @@ pub fn slice_chunks(bounds: &[usize], start: usize, len: usize, step: isize) -> 
             (g - lo) / (-step) as usize + 1
         };
         let n = n.min(len - t);
-        out.push(n);
+        out.push((
+            c,
+            DimSlice {
+                start: g - lo,
+                len: n,
+                step,
+            },
+        ));
         t += n;
     }
     out

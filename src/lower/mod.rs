@@ -211,11 +211,14 @@ impl Builder {
             }
             Op::Slice { sel } => {
                 let input = self.lower(&e.inputs()[0])?;
-                let in_grid = self.grids[input.0 as usize].clone();
+                // The input's logical grid: a reduction finalized in its partial layer
+                // keeps the grid of its own input there (reduced dims of any extent,
+                // 0 included), but its chunks have the reduced shape.
+                let in_grid = e.inputs()[0].grid().clone();
                 let mut dims = Vec::with_capacity(nd);
                 let mut tables = Vec::with_capacity(nd);
                 for (d, &(start, len, step)) in sel.iter().enumerate() {
-                    let t = slice_table(&boundaries(in_grid.dim(d)), start, len, step);
+                    let t = crate::expr::slice_table(&boundaries(in_grid.dim(d)), start, len, step);
                     let ranges: Arc<[(usize, usize)]> =
                         t.iter().map(|(c, _)| (*c, c + 1)).collect();
                     dims.push(DimMap::Table { out: d, ranges });
@@ -233,7 +236,7 @@ impl Builder {
             }
             Op::Rechunk => {
                 let input = self.lower(&e.inputs()[0])?;
-                let in_grid = self.grids[input.0 as usize].clone();
+                let in_grid = e.inputs()[0].grid().clone(); // as for Slice
                 let mut dims = Vec::with_capacity(nd);
                 let (mut ib, mut ob) = (vec![], vec![]);
                 for d in 0..nd {
@@ -501,51 +504,6 @@ fn overlapping(bounds: &[usize], a: usize, b: usize) -> (usize, usize) {
         Err(i) => i,
     };
     (lo, hi.max(lo + 1))
-}
-
-/// Per output chunk of a strided selection: the input chunk and the selection in it.
-pub fn slice_table(
-    bounds: &[usize],
-    start: usize,
-    len: usize,
-    step: isize,
-) -> Vec<(usize, DimSlice)> {
-    if len == 0 {
-        return vec![(
-            0,
-            DimSlice {
-                start: 0,
-                len: 0,
-                step: 1,
-            },
-        )];
-    }
-    let mut out = Vec::new();
-    let mut t = 0usize;
-    while t < len {
-        let g = (start as isize + step * t as isize) as usize;
-        let c = match bounds.binary_search(&g) {
-            Ok(i) => i.min(bounds.len() - 2),
-            Err(i) => i - 1,
-        };
-        let (lo, hi) = (bounds[c], bounds[c + 1]);
-        let n = if step > 0 {
-            (hi - g).div_ceil(step as usize)
-        } else {
-            (g - lo) / (-step) as usize + 1
-        };
-        let n = n.min(len - t);
-        out.push((
-            c,
-            DimSlice {
-                start: g - lo,
-                len: n,
-                step,
-            },
-        ));
-        t += n;
-    }
-    out
 }
 
 impl TaskRunner for Lowered {
