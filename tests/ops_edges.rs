@@ -341,3 +341,38 @@ fn reshape_of_an_empty_array() {
     }
 }
 
+/// Regression: a slice or rechunk of a reduction finalized in its partial layer
+/// (one chunk along the reduced axes) read that layer's grid, which keeps the
+/// reduced dims' input extents: over an empty axis the slice table looped
+/// allocating without end and the rechunk failed ("range 1..2 beyond 1 blocks").
+#[test]
+fn slice_and_rechunk_of_a_keepdims_reduction_over_an_empty_axis() {
+    let e = data_i64(&[0, 5], 100, 0, 9);
+    let a = data_i64(&[4, 5], 101, -9, 9);
+    for (data, label) in [(&e, "empty"), (&a, "4x5")] {
+        let want_s = reduce_ref(data, Some(&[0][..]), true, |v| v.iter().sum::<i64>());
+        for (c_name, c) in chunkings(data.shape()) {
+            let what = |s: &str| format!("{label} {s} {c_name}");
+            let s = arr(data, c).sum(Some(0), true).unwrap();
+            let idx = [Idx::ALL, Idx::slice(Some(1), None, 2)];
+            let got = eval::<i64>(&s.slice(&idx).unwrap());
+            assert_exact(&got, &np_index(&want_s, &idx), &what("slice"));
+            let got = eval::<i64>(&s.rechunk([1, 1]).unwrap());
+            assert_exact(&got, &want_s, &what("rechunk"));
+            let got = eval::<i64>(&s.reshape(&[5, 1]).unwrap());
+            assert_exact(
+                &got,
+                &want_s.to_shape(IxDyn(&[5, 1])).unwrap().to_owned(),
+                &what("reshape"),
+            );
+            let got = eval::<i64>(&concatenate(&[&s, &s], 0).unwrap());
+            let want = ndarray::concatenate(Axis(0), &[want_s.view(), want_s.view()]).unwrap();
+            assert_exact(&got, &want, &what("concatenate"));
+            let got = eval::<i64>(&s.t().matmul(&s).unwrap());
+            let w2 = want_s.clone().into_dimensionality::<Ix2>().unwrap();
+            assert_exact(&got, &w2.t().dot(&w2).into_dyn(), &what("matmul"));
+            let got = eval::<i64>(&s.map_blocks(|c, _| Ok(c.clone()), DType::I64));
+            assert_exact(&got, &want_s, &what("map_blocks"));
+        }
+    }
+}
