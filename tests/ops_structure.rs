@@ -450,3 +450,59 @@ fn concatenate_of_arrays_all_empty_along_the_axis() {
     let got = eval::<i64>(&concatenate(&[&v, &v, &v], -1).unwrap());
     assert_eq!(got.shape(), &[0]);
 }
+
+#[test]
+fn auto_chunks_and_to_ndarray() {
+    // Auto chunks stay within the byte target and cover the shape.
+    let shape = [37, 23];
+    let d = data_f64(&shape, 80, -1.0, 1.0);
+    for target in [64usize, 800, 1 << 20] {
+        let x = arr(
+            &d,
+            ChunkSpec::Auto {
+                target_bytes: target,
+            },
+        );
+        let c = x.chunks();
+        let sums: Vec<usize> = c.iter().map(|v| v.iter().sum()).collect();
+        assert_eq!(sums, shape.to_vec(), "auto chunks cover the shape");
+        let biggest: usize = c.iter().map(|v| v.iter().copied().max().unwrap()).product();
+        assert!(biggest * 8 <= target.max(8), "auto {target}: chunks {c:?}");
+        assert_exact(&eval::<f64>(&x), &d, &format!("auto {target}"));
+        let z = zeros(
+            &shape,
+            ChunkSpec::Auto {
+                target_bytes: target,
+            },
+        )
+        .unwrap();
+        assert_exact(
+            &eval::<f64>(&z),
+            &ArrayD::zeros(IxDyn(&shape)),
+            "zeros auto",
+        );
+    }
+    // to_ndarray casts to the requested element type like astype.
+    let i = data_i32(&[4, 3], 81, -5, 5);
+    let x = arr(&i, 2usize.into());
+    assert_exact(&x.to_ndarray::<i32>().unwrap(), &i, "to_ndarray same type");
+    assert_exact(
+        &x.to_ndarray::<f64>().unwrap(),
+        &i.mapv(|v| v as f64),
+        "to_ndarray i32 -> f64",
+    );
+    assert_exact(
+        &x.to_ndarray::<bool>().unwrap(),
+        &i.mapv(|v| v != 0),
+        "to_ndarray i32 -> bool",
+    );
+    let f = arr(&d, 10usize.into());
+    assert_exact(
+        &f.to_ndarray::<i64>().unwrap(),
+        &d.mapv(|v| v.trunc() as i64),
+        "to_ndarray f64 -> i64",
+    );
+    // An invalid array reports its plan error instead.
+    let bad = &x + &arr(&d, 10usize.into());
+    assert!(matches!(bad.to_ndarray::<f64>(), Err(Error::Plan(_))));
+}
