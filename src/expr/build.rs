@@ -276,8 +276,14 @@ pub fn slice_table(
     }
     let mut out = Vec::new();
     let mut t = 0usize;
+    let end = bounds.last().copied().unwrap_or(0);
     while t < len {
-        let g = (start as isize + step * t as isize) as usize;
+        let g = start as isize + step * t as isize;
+        // Callers check bounds (`slice` does); stop rather than loop on a bad selection.
+        if g < 0 || g as usize >= end || bounds.len() < 2 {
+            break;
+        }
+        let g = g as usize;
         let c = match bounds.binary_search(&g) {
             Ok(i) => i.min(bounds.len() - 2),
             Err(i) => i - 1,
