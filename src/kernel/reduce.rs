@@ -1395,10 +1395,18 @@ fn fold_kept<T: Element>(
         State::ProdI(s) => zip!(s, |a, x| *a = a.wrapping_mul(x.to_i64())),
         State::Mean { n, s } => {
             let (n, s) = (&mut n[range.clone()], &mut s[range]);
-            for ((n, s), &x) in n.iter_mut().zip(s).zip(vals) {
-                let ok = !(skip && x.is_nan());
-                *n += if ok { 1.0 } else { 0.0 };
-                *s += if ok { x.to_f64() } else { 0.0 };
+            if skip {
+                for ((n, s), &x) in n.iter_mut().zip(s).zip(vals) {
+                    let ok = !x.is_nan();
+                    *n += if ok { 1.0 } else { 0.0 };
+                    *s += if ok { x.to_f64() } else { 0.0 };
+                }
+            } else {
+                // The hot case (mean along a leading axis): no NaN test per element.
+                n.iter_mut().for_each(|n| *n += 1.0);
+                for (s, &x) in s.iter_mut().zip(vals) {
+                    *s += x.to_f64();
+                }
             }
         }
         State::Moments { n, m, m2, k } => {
