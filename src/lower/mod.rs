@@ -102,6 +102,8 @@ pub struct Lowered {
     /// Output grid and dtype of every layer (for partial layers: the input's grid).
     pub grids: Vec<ChunkGrid>,
     pub dtypes: Vec<DType>,
+    /// Chunk boundaries of every layer's grid, per dim (`[0, c0, c0+c1, ..., n]`).
+    pub bounds: Vec<Vec<Vec<usize>>>,
     /// Fused operation names per layer, for `explain`.
     pub details: Vec<String>,
     pub output: LayerId,
@@ -128,7 +130,9 @@ pub fn lower(root: &Expr) -> Result<Lowered> {
     };
     let out = b.lower(root)?;
     let graph = Graph::new(b.layers, vec![out])?;
+    let bounds = b.grids.iter().map(|g| (0..g.ndim()).map(|d| g.boundaries(d)).collect()).collect();
     Ok(Lowered {
+        bounds,
         graph,
         ops: b.ops,
         grids: b.grids,

@@ -16,9 +16,11 @@ pub(super) fn run(
     inputs: &[Vec<&Value>],
 ) -> Result<Value> {
     let li = layer.0 as usize;
-    let grid = &plan.grids[li];
-    let idx = unravel_index(chunk, &grid.numblocks());
-    let shape = grid.chunk_shape(&idx);
+    // Offsets and shapes from the layer's precomputed boundaries: O(ndim) per task.
+    let bounds = &plan.bounds[li];
+    let idx = unravel_index(chunk, &plan.graph.layer(layer).numblocks);
+    let off: Vec<usize> = idx.iter().zip(bounds).map(|(&i, b)| b[i]).collect();
+    let shape: Vec<usize> = idx.iter().zip(bounds).map(|(&i, b)| b[i + 1] - b[i]).collect();
     let in_chunk = |e: usize, i: usize| -> Result<&Chunk> {
         match inputs.get(e).and_then(|v| v.get(i)) {
             Some(Value::Chunk(c)) => Ok(&**c),
@@ -30,7 +32,6 @@ pub(super) fn run(
     };
     let res = match &plan.ops[li] {
         LayerOp::FromArray { data, view } => {
-            let off = grid.chunk_offset(&idx);
             let sel: Vec<DimSlice> = view
                 .iter()
                 .zip(off.iter().zip(&shape))
@@ -53,7 +54,6 @@ pub(super) fn run(
             leaves,
             reduce,
         } => {
-            let off = grid.chunk_offset(&idx);
             // Inputs read in permuted order (a transpose) are first transposed with the
             // cache-blocked kernel, so the row-wise evaluator reads them contiguously.
             let mut scratch: Vec<Option<(Chunk, Vec<Option<usize>>)>> =
@@ -98,7 +98,7 @@ pub(super) fn run(
                 Some(r) => {
                     let arg = r.op.is_arg().then(|| ArgInfo {
                         offset: off.clone(),
-                        shape: grid.shape(),
+                        shape: bounds.iter().map(|b| b.last().copied().unwrap_or(0)).collect(),
                     });
                     let acc = ReduceAcc::new(r.op, r.input, &shape, &r.axes, arg)?;
                     let p = match fused::eval(program, &data, &shape, Sink::Reduce(Box::new(acc)))?
