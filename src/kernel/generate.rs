@@ -279,10 +279,27 @@ impl GenSpec {
                         }
                     }
                 }
-                _ => {
-                    for (i, o) in out[t..t + n].iter_mut().enumerate() {
-                        let local = (local0 + step as i64 * i as i64) as u64;
-                        *o = sample(dist, key, base + local * stride);
+                Distribution::Normal { loc, scale } => {
+                    // Consecutive counters (a row of the base chunk) share one Box–Muller
+                    // pair: one ln, sqrt and sin_cos for two values.
+                    let cstep = step as i64 * stride as i64;
+                    let mut c = base.wrapping_add((local0 as u64).wrapping_mul(stride));
+                    let seg = &mut out[t..t + n];
+                    let mut i = 0;
+                    while i < seg.len() {
+                        let (r, theta) = polar(key, c >> 1);
+                        if cstep == 1 && c & 1 == 0 && i + 1 < seg.len() {
+                            let (sn, cs) = theta.sin_cos();
+                            seg[i] = loc + scale * r * cs;
+                            seg[i + 1] = loc + scale * r * sn;
+                            i += 2;
+                            c += 2;
+                        } else {
+                            let z = if c & 1 == 0 { theta.cos() } else { theta.sin() };
+                            seg[i] = loc + scale * r * z;
+                            i += 1;
+                            c = (c as i64 + cstep) as u64;
+                        }
                     }
                 }
             }
@@ -308,12 +325,22 @@ fn sample(dist: &Distribution, key: u64, counter: u64) -> f64 {
     match *dist {
         Distribution::Uniform { low, high } => low + (high - low) * unit_f64(key, counter),
         Distribution::Normal { loc, scale } => {
-            // Box–Muller on two independent counters; u1 in (0, 1].
-            let u1 = 1.0 - unit_f64(key, 2 * counter);
-            let u2 = unit_f64(key, 2 * counter + 1);
-            loc + scale * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+            let (r, theta) = polar(key, counter >> 1);
+            let z = if counter & 1 == 0 { theta.cos() } else { theta.sin() };
+            loc + scale * r * z
         }
     }
+}
+
+/// Box–Muller for the pair `p`: radius and angle from draws `2p` and `2p + 1`
+/// (u1 in (0, 1]). Element `2p` of a normal array is `r cos(theta)` and element
+/// `2p + 1` is `r sin(theta)`: two independent normals from one pair of draws, and
+/// still a function of the position alone.
+#[inline(always)]
+fn polar(key: u64, p: u64) -> (f64, f64) {
+    let u1 = 1.0 - unit_f64(key, 2 * p);
+    let u2 = unit_f64(key, 2 * p + 1);
+    ((-2.0 * u1.ln()).sqrt(), std::f64::consts::TAU * u2)
 }
 
 fn find_chunk(bounds: &[usize], g: usize) -> usize {
@@ -394,6 +421,31 @@ mod tests {
         assert!((mean - 0.5).abs() < 2e-3, "{mean}");
         assert!((var - 1.0 / 12.0).abs() < 1e-3, "{var}");
         assert!(v.iter().all(|&x| (0.0..1.0).contains(&x)));
+    }
+
+    #[test]
+    fn normal_rows_columns_and_single_values_agree() {
+        let chunks = vec![vec![5, 6], vec![7, 4]];
+        let dist = Distribution::Normal { loc: 1.0, scale: 2.0 };
+        let g = GenSpec::new(GenKind::Random { seed: 3, dist, chunks }, DType::F64, &[11, 11]);
+        let mut rows = vec![vec![0.0; 11]; 11];
+        for (i, row) in rows.iter_mut().enumerate() {
+            g.fill_f64(&[i, 0], Some(1), row);
+        }
+        for j in 0..11 {
+            let mut col = vec![0.0; 11];
+            g.fill_f64(&[0, j], Some(0), &mut col);
+            for i in 0..11 {
+                assert_eq!(col[i].to_bits(), rows[i][j].to_bits(), "({i}, {j})");
+                let mut one = [0.0];
+                g.fill_f64(&[i, j], None, &mut one);
+                assert_eq!(one[0].to_bits(), rows[i][j].to_bits(), "({i}, {j}) alone");
+            }
+        }
+        // Odd starting positions too (a row read from its middle).
+        let mut part = vec![0.0; 6];
+        g.fill_f64(&[4, 3], Some(1), &mut part);
+        assert_eq!(part, rows[4][3..9].to_vec());
     }
 
     #[test]
