@@ -1,0 +1,371 @@
+//! The evaluator: [`eval`] walks the output chunk row by row and tile by tile,
+//! loads the leaves of each tile into registers, runs the program on them and
+//! appends the result to the output chunk ([`StoreBuf`]) or pushes it into a
+//! partial reduction.
+
+use super::arith::{binary, cast, unary, where_, Reg, RegElem};
+use super::{with_view, Evaluated, Instr, LeafData, Program, Sink, TILE};
+use crate::error::{Error, Result};
+use crate::kernel::reduce::ReduceAcc;
+use crate::kernel::{Chunk, ChunkView, Element};
+use crate::meta::{DType, MAX_DIMS};
+use ndarray::{ArrayD, Axis, IxDyn};
+
+/// Run `program` over an output chunk of `shape`, reading `leaves`, into `sink`.
+///
+/// Every leaf of dtype `program.dtypes[Leaf(i)]`; a chunk leaf must already be
+/// mapped to `shape` (see [`ChunkView::map`]).
+pub fn eval(
+    program: &Program,
+    leaves: &[LeafData<'_>],
+    shape: &[usize],
+    sink: Sink,
+) -> Result<Evaluated> {
+    check(program, leaves)?;
+    let out_dtype = program.output_dtype();
+    let n: usize = shape.iter().product();
+    // 0-d: evaluate as one row of one element.
+    let shape_eff: Vec<usize> = if shape.is_empty() {
+        vec![1]
+    } else {
+        shape.to_vec()
+    };
+    let nd = shape_eff.len();
+    // Flat mode: every chunk leaf is laid out exactly like the output and every
+    // generator is constant or an unsliced identity over the output (then the
+    // whole chunk is one long row).
+    let flat = leaves.iter().all(|l| match l {
+        LeafData::Chunk(v) => with_view!(v, a, T => a.is_standard_layout() && a.shape() == shape),
+        LeafData::Gen { spec, out_dim, .. } => {
+            spec.is_constant()
+                || (out_dim.len() == nd
+                    && out_dim.iter().enumerate().all(|(k, d)| *d == Some(k))
+                    && (0..nd).all(|k| spec.shape[k] != 1 || shape_eff[k] == 1))
+        }
+    }) && nd > 1;
+    let (row_len, nrows) = if flat {
+        (n, 1)
+    } else {
+        (shape_eff[nd - 1], n / shape_eff[nd - 1].max(1))
+    };
+    let lead_dims = &shape_eff[..nd - 1];
+
+    let mut regs: Vec<Reg> = program.dtypes.iter().map(|&d| Reg::new(d)).collect();
+    let mut sink = sink;
+    let mut store = match &sink {
+        Sink::Store => Some(StoreBuf::new(out_dtype, n)),
+        Sink::Reduce(_) => None,
+    };
+    let mut lead = vec![0usize; nd - 1];
+    let mut pos = vec![0usize; nd];
+    let mut gen_tmp = vec![0f64; TILE];
+    for r in 0..nrows {
+        if !flat {
+            // lead = unravel(r)
+            let mut x = r;
+            for d in (0..nd - 1).rev() {
+                lead[d] = x % lead_dims[d];
+                x /= lead_dims[d];
+            }
+        }
+        let mut col0 = 0;
+        while col0 < row_len {
+            let len = TILE.min(row_len - col0);
+            // Output position of the tile's first element.
+            if flat {
+                unravel_into(col0, &shape_eff, &mut pos);
+            } else {
+                pos[..nd - 1].copy_from_slice(&lead);
+                pos[nd - 1] = col0;
+            }
+            for (ri, ins) in program.instrs.iter().enumerate() {
+                let (before, rest) = regs.split_at_mut(ri);
+                let dst = &mut rest[0];
+                match ins {
+                    Instr::Leaf(i) => load_leaf(
+                        &leaves[*i],
+                        flat,
+                        col0,
+                        len,
+                        &pos,
+                        &shape_eff,
+                        dst,
+                        &mut gen_tmp,
+                    ),
+                    Instr::Unary(op, a) => unary(*op, &before[*a], dst, len),
+                    Instr::Binary(op, a, b) => binary(*op, &before[*a], &before[*b], dst, len),
+                    Instr::Where(c, a, b) => {
+                        where_(&before[*c], &before[*a], &before[*b], dst, len)
+                    }
+                    Instr::Cast(a) => cast(&before[*a], dst, len),
+                }
+            }
+            let res = regs
+                .last()
+                .ok_or_else(|| Error::internal("empty fused program"))?;
+            match (&mut sink, &mut store) {
+                (Sink::Reduce(acc), _) => {
+                    let lead_now: &[usize] = if flat { &[] } else { &lead };
+                    reduce_push(acc, res, lead_now, col0, len, flat, &shape_eff);
+                }
+                (Sink::Store, Some(buf)) => buf.write(res, r * row_len + col0, len)?,
+                _ => return Err(Error::internal("fused sink without a store")),
+            }
+            col0 += len;
+        }
+    }
+    match sink {
+        Sink::Reduce(acc) => Ok(Evaluated::Reduced(acc)),
+        Sink::Store => {
+            let buf = store.ok_or_else(|| Error::internal("fused sink without a store"))?;
+            Ok(Evaluated::Chunk(buf.into_chunk(shape)?))
+        }
+    }
+}
+
+fn check(program: &Program, leaves: &[LeafData<'_>]) -> Result<()> {
+    if program.instrs.is_empty() {
+        return Err(Error::internal("empty fused program"));
+    }
+    for (i, ins) in program.instrs.iter().enumerate() {
+        let ok = match ins {
+            Instr::Leaf(l) => {
+                *l < leaves.len()
+                    && match &leaves[*l] {
+                        LeafData::Chunk(v) => v.dtype() == program.dtypes[i],
+                        LeafData::Gen { .. } => true,
+                    }
+            }
+            Instr::Unary(_, a) | Instr::Cast(a) => *a < i,
+            Instr::Binary(_, a, b) => *a < i && *b < i && program.dtypes[*a] == program.dtypes[*b],
+            Instr::Where(c, a, b) => {
+                *c < i
+                    && *a < i
+                    && *b < i
+                    && program.dtypes[*c] == DType::Bool
+                    && program.dtypes[*a] == program.dtypes[*b]
+            }
+        };
+        if !ok {
+            return Err(Error::internal(format!(
+                "malformed fused program at instruction {i}: {ins:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The output chunk, filled tile by tile in C order: tiles are appended, so the
+/// buffer is never zero-filled first.
+enum StoreBuf {
+    Bool(Vec<bool>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+impl StoreBuf {
+    fn new(dtype: DType, n: usize) -> StoreBuf {
+        match dtype {
+            DType::Bool => StoreBuf::Bool(Vec::with_capacity(n)),
+            DType::I32 => StoreBuf::I32(Vec::with_capacity(n)),
+            DType::I64 => StoreBuf::I64(Vec::with_capacity(n)),
+            DType::F32 => StoreBuf::F32(Vec::with_capacity(n)),
+            DType::F64 => StoreBuf::F64(Vec::with_capacity(n)),
+        }
+    }
+    /// Append the first `len` values of `r` (which must be at offset `at`).
+    fn write(&mut self, r: &Reg, at: usize, len: usize) -> Result<()> {
+        macro_rules! app {
+            ($v:expr, $T:ty) => {{
+                if $v.len() != at {
+                    return Err(Error::internal(format!(
+                        "fused store out of order: at {at}, have {}",
+                        $v.len()
+                    )));
+                }
+                $v.extend_from_slice(&<$T as RegElem>::get(r)[..len]);
+            }};
+        }
+        match self {
+            StoreBuf::Bool(v) => app!(v, bool),
+            StoreBuf::I32(v) => app!(v, i32),
+            StoreBuf::I64(v) => app!(v, i64),
+            StoreBuf::F32(v) => app!(v, f32),
+            StoreBuf::F64(v) => app!(v, f64),
+        }
+        Ok(())
+    }
+    fn into_chunk(self, shape: &[usize]) -> Result<Chunk> {
+        fn mk<T: Element>(v: Vec<T>, shape: &[usize]) -> Result<Chunk> {
+            ArrayD::from_shape_vec(IxDyn(shape), v)
+                .map(T::wrap)
+                .map_err(|e| Error::internal(format!("fused output of shape {shape:?}: {e}")))
+        }
+        match self {
+            StoreBuf::Bool(v) => mk(v, shape),
+            StoreBuf::I32(v) => mk(v, shape),
+            StoreBuf::I64(v) => mk(v, shape),
+            StoreBuf::F32(v) => mk(v, shape),
+            StoreBuf::F64(v) => mk(v, shape),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_leaf(
+    leaf: &LeafData<'_>,
+    flat: bool,
+    col0: usize,
+    len: usize,
+    pos: &[usize],
+    shape: &[usize],
+    dst: &mut Reg,
+    tmp: &mut [f64],
+) {
+    let nd = shape.len();
+    match leaf {
+        LeafData::Chunk(v) => with_view!(v, a, T => {
+            let out = &mut <T as RegElem>::get_mut(dst)[..len];
+            if flat {
+                if let Some(s) = a.as_slice_memory_order() {
+                    out.copy_from_slice(&s[col0..col0 + len]);
+                }
+            } else {
+                // The row at `pos[..nd-1]`, elements col0..col0+len.
+                let mut lane = a.view();
+                for &p in &pos[..nd - 1] {
+                    let at = if lane.shape()[0] == 1 { 0 } else { p };
+                    lane.index_axis_inplace(Axis(0), at);
+                }
+                if lane.ndim() == 0 {
+                    out.fill(lane[[]]);
+                } else if lane.len() == 1 {
+                    out.fill(lane[[0]]);
+                } else if let Some(s) = lane.as_slice() {
+                    out.copy_from_slice(&s[col0..col0 + len]);
+                } else {
+                    let part = lane.slice_move(ndarray::s![col0..col0 + len]);
+                    for (o, x) in out.iter_mut().zip(part.iter()) {
+                        *o = *x;
+                    }
+                }
+            }
+        }),
+        LeafData::Gen {
+            spec,
+            origin,
+            out_dim,
+        } => {
+            // f64 generators write straight into the register; others go through `tmp`.
+            let direct = matches!(dst, Reg::F64(_));
+            let buf: &mut [f64] = match dst {
+                Reg::F64(v) => &mut v[..len],
+                _ => &mut tmp[..len],
+            };
+            if flat && !spec.is_constant() {
+                // Identity-mapped generator over the whole chunk: fill row by row.
+                let last = nd - 1;
+                let row_len = shape[last];
+                let mut t = 0;
+                let mut v = [0usize; MAX_DIMS];
+                while t < len {
+                    unravel_into(col0 + t, shape, &mut v[..nd]);
+                    let seg = (row_len - v[last]).min(len - t);
+                    for (x, o) in v.iter_mut().zip(origin.iter()) {
+                        *x += o;
+                    }
+                    spec.fill_f64(&v[..nd], Some(last), &mut buf[t..t + seg]);
+                    t += seg;
+                }
+            } else {
+                let mut v0 = [0usize; MAX_DIMS];
+                v0[..origin.len()].copy_from_slice(origin);
+                let v0 = &mut v0[..origin.len()];
+                let mut vary = None;
+                for (k, d) in out_dim.iter().enumerate() {
+                    // A generator dim of length 1 is broadcast: it does not move.
+                    if let (Some(d), true) = (d, spec.shape[k] > 1) {
+                        v0[k] += pos[*d];
+                        if *d == nd - 1 {
+                            vary = Some(k);
+                        }
+                    }
+                }
+                spec.fill_f64(v0, vary, buf);
+            }
+            if !direct {
+                fill_reg(dst, len, tmp);
+            }
+        }
+    }
+}
+
+/// `unravel_index` into a caller's buffer (no allocation in the row loop).
+fn unravel_into(mut n: usize, dims: &[usize], out: &mut [usize]) {
+    for d in (0..dims.len()).rev() {
+        let m = dims[d].max(1);
+        out[d] = n % m;
+        n /= m;
+    }
+}
+
+fn fill_reg(dst: &mut Reg, len: usize, tmp: &[f64]) {
+    match dst {
+        Reg::Bool(o) => o[..len]
+            .iter_mut()
+            .zip(tmp)
+            .for_each(|(o, &x)| *o = x != 0.0),
+        Reg::I32(o) => o[..len]
+            .iter_mut()
+            .zip(tmp)
+            .for_each(|(o, &x)| *o = x as i32),
+        Reg::I64(o) => o[..len]
+            .iter_mut()
+            .zip(tmp)
+            .for_each(|(o, &x)| *o = x as i64),
+        Reg::F32(o) => o[..len]
+            .iter_mut()
+            .zip(tmp)
+            .for_each(|(o, &x)| *o = x as f32),
+        Reg::F64(o) => o[..len].copy_from_slice(&tmp[..len]),
+    }
+}
+
+fn reduce_push(
+    acc: &mut ReduceAcc,
+    res: &Reg,
+    lead: &[usize],
+    col0: usize,
+    len: usize,
+    flat: bool,
+    shape: &[usize],
+) {
+    macro_rules! push {
+        ($v:expr) => {{
+            let vals = &$v[..len];
+            if flat {
+                // Split the flat tile back into rows of the chunk.
+                let nd = shape.len();
+                let row_len = shape[nd - 1];
+                let mut t = 0;
+                let mut p = [0usize; MAX_DIMS];
+                while t < len {
+                    unravel_into(col0 + t, shape, &mut p[..nd]);
+                    let seg = (row_len - p[nd - 1]).min(len - t);
+                    acc.push(&p[..nd - 1], p[nd - 1], &vals[t..t + seg]);
+                    t += seg;
+                }
+            } else {
+                acc.push(lead, col0, vals);
+            }
+        }};
+    }
+    match res {
+        Reg::Bool(v) => push!(v),
+        Reg::I32(v) => push!(v),
+        Reg::I64(v) => push!(v),
+        Reg::F32(v) => push!(v),
+        Reg::F64(v) => push!(v),
+    }
+}
