@@ -326,7 +326,11 @@ fn sample(dist: &Distribution, key: u64, counter: u64) -> f64 {
         Distribution::Uniform { low, high } => low + (high - low) * unit_f64(key, counter),
         Distribution::Normal { loc, scale } => {
             let (r, theta) = polar(key, counter >> 1);
-            let z = if counter & 1 == 0 { theta.cos() } else { theta.sin() };
+            let z = if counter & 1 == 0 {
+                theta.cos()
+            } else {
+                theta.sin()
+            };
             loc + scale * r * z
         }
     }
@@ -426,8 +430,19 @@ mod tests {
     #[test]
     fn normal_rows_columns_and_single_values_agree() {
         let chunks = vec![vec![5, 6], vec![7, 4]];
-        let dist = Distribution::Normal { loc: 1.0, scale: 2.0 };
-        let g = GenSpec::new(GenKind::Random { seed: 3, dist, chunks }, DType::F64, &[11, 11]);
+        let dist = Distribution::Normal {
+            loc: 1.0,
+            scale: 2.0,
+        };
+        let g = GenSpec::new(
+            GenKind::Random {
+                seed: 3,
+                dist,
+                chunks,
+            },
+            DType::F64,
+            &[11, 11],
+        );
         let mut rows = vec![vec![0.0; 11]; 11];
         for (i, row) in rows.iter_mut().enumerate() {
             g.fill_f64(&[i, 0], Some(1), row);
@@ -435,11 +450,11 @@ mod tests {
         for j in 0..11 {
             let mut col = vec![0.0; 11];
             g.fill_f64(&[0, j], Some(0), &mut col);
-            for i in 0..11 {
-                assert_eq!(col[i].to_bits(), rows[i][j].to_bits(), "({i}, {j})");
+            for (i, (c, row)) in col.iter().zip(&rows).enumerate() {
+                assert_eq!(c.to_bits(), row[j].to_bits(), "({i}, {j})");
                 let mut one = [0.0];
                 g.fill_f64(&[i, j], None, &mut one);
-                assert_eq!(one[0].to_bits(), rows[i][j].to_bits(), "({i}, {j}) alone");
+                assert_eq!(one[0].to_bits(), row[j].to_bits(), "({i}, {j}) alone");
             }
         }
         // Odd starting positions too (a row read from its middle).

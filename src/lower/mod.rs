@@ -130,7 +130,11 @@ pub fn lower(root: &Expr) -> Result<Lowered> {
     };
     let out = b.lower(root)?;
     let graph = Graph::new(b.layers, vec![out])?;
-    let bounds = b.grids.iter().map(|g| (0..g.ndim()).map(|d| g.boundaries(d)).collect()).collect();
+    let bounds = b
+        .grids
+        .iter()
+        .map(|g| (0..g.ndim()).map(|d| g.boundaries(d)).collect())
+        .collect();
     Ok(Lowered {
         bounds,
         graph,

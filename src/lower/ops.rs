@@ -20,7 +20,11 @@ pub(super) fn run(
     let bounds = &plan.bounds[li];
     let idx = unravel_index(chunk, &plan.graph.layer(layer).numblocks);
     let off: Vec<usize> = idx.iter().zip(bounds).map(|(&i, b)| b[i]).collect();
-    let shape: Vec<usize> = idx.iter().zip(bounds).map(|(&i, b)| b[i + 1] - b[i]).collect();
+    let shape: Vec<usize> = idx
+        .iter()
+        .zip(bounds)
+        .map(|(&i, b)| b[i + 1] - b[i])
+        .collect();
     let in_chunk = |e: usize, i: usize| -> Result<&Chunk> {
         match inputs.get(e).and_then(|v| v.get(i)) {
             Some(Value::Chunk(c)) => Ok(&**c),
@@ -98,7 +102,10 @@ pub(super) fn run(
                 Some(r) => {
                     let arg = r.op.is_arg().then(|| ArgInfo {
                         offset: off.clone(),
-                        shape: bounds.iter().map(|b| b.last().copied().unwrap_or(0)).collect(),
+                        shape: bounds
+                            .iter()
+                            .map(|b| b.last().copied().unwrap_or(0))
+                            .collect(),
                     });
                     let acc = ReduceAcc::new(r.op, r.input, &shape, &r.axes, arg)?;
                     let p = match fused::eval(program, &data, &shape, Sink::Reduce(Box::new(acc)))?
