@@ -9,7 +9,7 @@ Reports total time / number of tasks in the graph as run (for (c): the optimised
 graph, and the time includes Dask's graph construction and optimisation, as
 chunkwise's includes planning); median of 5 runs (3 for (c)) after a warm-up.
 
-    /work/venv-bench/bin/python bench/dask_overhead.py [--tasks 100000] [--runs 5] [--api-runs 3] [--workers 2]
+    bench/.venv/bin/python bench/dask_overhead.py [--tasks 100000] [--runs 5] [--api-runs 3] [--workers 2]
 """
 
 import argparse

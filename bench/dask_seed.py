@@ -5,7 +5,7 @@
 Threaded scheduler with 2 workers (the cores of the reference machine); the
 median of 5 runs after one warm-up run. Also NumPy on one in-memory array.
 
-    /work/venv-bench/bin/python bench/dask_seed.py [--n 20000] [--runs 5] [--workers 2] [--numpy]
+    bench/.venv/bin/python bench/dask_seed.py [--n 20000] [--runs 5] [--workers 2] [--numpy]
 """
 
 import argparse
