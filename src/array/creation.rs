@@ -2,16 +2,16 @@
 //! Constants, ranges and random arrays are generators: their chunks are computed
 //! where they are needed and never stored or sent.
 
-use super::{grid_for, Array, Scalar};
+use super::{Array, Scalar};
 use crate::error::{Error, Result};
 use crate::expr;
 use crate::kernel::generate::{GenKind, GenSpec};
 use crate::kernel::{Chunk, Element};
-use crate::meta::{ChunkSpec, DType};
+use crate::meta::{normalize_chunks, ChunkSpec, DType};
 use ndarray::{ArrayBase, Data, Dimension};
 
 fn constant(shape: &[usize], value: f64, dtype: DType, chunks: ChunkSpec) -> Result<Array> {
-    let grid = grid_for(shape, chunks, dtype)?;
+    let grid = normalize_chunks(&chunks, shape, dtype)?;
     let spec = GenSpec::new(GenKind::Full(value), dtype, shape);
     Ok(Array::from_expr(expr::generator(spec, grid)?))
 }
@@ -58,14 +58,14 @@ pub fn arange(
         )));
     }
     let n = ((b - a) / s).ceil().max(0.0) as usize;
-    let grid = grid_for(&[n], chunks.into(), dtype)?;
+    let grid = normalize_chunks(&chunks.into(), &[n], dtype)?;
     let spec = GenSpec::new(GenKind::Arange { start: a, step: s }, dtype, &[n]);
     Ok(Array::from_expr(expr::generator(spec, grid)?))
 }
 
 /// `num` evenly spaced values from `start` to `stop` inclusive (NumPy's `linspace`).
 pub fn linspace(start: f64, stop: f64, num: usize, chunks: impl Into<ChunkSpec>) -> Result<Array> {
-    let grid = grid_for(&[num], chunks.into(), DType::F64)?;
+    let grid = normalize_chunks(&chunks.into(), &[num], DType::F64)?;
     let spec = GenSpec::new(
         GenKind::Linspace {
             start,
@@ -92,7 +92,7 @@ where
     } else {
         owned.as_standard_layout().into_owned()
     };
-    let grid = grid_for(owned.shape(), chunks.into(), T::DTYPE)?;
+    let grid = normalize_chunks(&chunks.into(), owned.shape(), T::DTYPE)?;
     Ok(Array::from_expr(expr::from_array(
         Chunk::from(owned),
         grid,
@@ -107,7 +107,7 @@ pub mod random {
     use crate::kernel::generate::Distribution;
 
     fn make(shape: &[usize], chunks: ChunkSpec, seed: u64, dist: Distribution) -> Result<Array> {
-        let grid = grid_for(shape, chunks, DType::F64)?;
+        let grid = normalize_chunks(&chunks, shape, DType::F64)?;
         let kind = GenKind::Random {
             seed,
             dist,

@@ -23,7 +23,7 @@ mod shape_ops;
 use crate::error::{Error, Result};
 use crate::expr::{self, Expr};
 use crate::kernel::{Chunk, Element};
-use crate::meta::{normalize_chunks, ChunkGrid, ChunkSpec, DType};
+use crate::meta::{normalize_chunks, ChunkSpec, DType};
 use crate::session::{self, Session};
 use ndarray::ArrayD;
 
@@ -243,9 +243,4 @@ impl Array {
     pub fn explain_with(&self, s: &Session) -> Result<String> {
         s.explain(self.expr()?)
     }
-}
-
-/// Check a chunk spec against a shape and dtype.
-pub(crate) fn grid_for(shape: &[usize], chunks: ChunkSpec, dtype: DType) -> Result<ChunkGrid> {
-    normalize_chunks(&chunks, shape, dtype)
 }

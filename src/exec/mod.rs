@@ -99,7 +99,7 @@ pub fn execute<R: TaskRunner>(
     let mut remaining: Vec<Vec<u32>> = Vec::with_capacity(nlayers);
     let mut heap: BinaryHeap<(u32, std::cmp::Reverse<usize>)> = BinaryHeap::new();
     let mut sources: Vec<(LayerId, usize)> = Vec::new(); // (layer, cursor)
-    let mut total = 0usize;
+    let total = graph.num_needed_tasks();
     for (li, l) in graph.layers().iter().enumerate() {
         let id = LayerId(li as u32);
         let n = l.num_tasks();
@@ -118,7 +118,6 @@ pub fn execute<R: TaskRunner>(
             }
             remaining.push(r);
         }
-        total += (0..n).filter(|&c| graph.is_needed(id, c)).count();
     }
 
     let mut store: HashMap<TaskId, (R::Value, u32)> = HashMap::new();
@@ -161,18 +160,23 @@ pub fn execute<R: TaskRunner>(
         if let Some(state) = rng.as_mut() {
             shuffle(&mut batch, state);
         }
-        let results: Vec<Result<R::Value>> = pool.install(|| {
+        // Each task returns its value and the ids of the inputs it read (released below).
+        type Ran<V> = Result<(V, Vec<TaskId>)>;
+        let results: Vec<Ran<R::Value>> = pool.install(|| {
             batch
                 .par_iter()
                 .map(|&t| {
                     let layer = graph.layer(t.layer());
                     let mut inputs: Vec<Vec<&R::Value>> = vec![Vec::new(); layer.inputs.len()];
+                    let mut read = Vec::new();
                     let mut missing = None;
                     graph.for_each_input(t.layer(), t.chunk(), |e, p| {
-                        match store.get(&TaskId::new(layer.inputs[e].layer, p)) {
+                        let id = TaskId::new(layer.inputs[e].layer, p);
+                        match store.get(&id) {
                             Some((v, _)) => inputs[e].push(v),
                             None => missing = Some((layer.inputs[e].layer, p)),
                         }
+                        read.push(id);
                     });
                     if let Some((l, p)) = missing {
                         return Err(Error::internal(format!(
@@ -182,21 +186,16 @@ pub fn execute<R: TaskRunner>(
                             t.chunk()
                         )));
                     }
-                    runner.run(t.layer(), t.chunk(), &inputs)
+                    Ok((runner.run(t.layer(), t.chunk(), &inputs)?, read))
                 })
                 .collect()
         });
         stats.waves += 1;
         for (&t, res) in batch.iter().zip(results) {
-            let v = res?;
+            let (v, read) = res?;
             done += 1;
             // Release the inputs this task read.
-            let layer = graph.layer(t.layer());
-            let mut release = Vec::new();
-            graph.for_each_input(t.layer(), t.chunk(), |e, p| {
-                release.push(TaskId::new(layer.inputs[e].layer, p))
-            });
-            for p in release {
+            for p in read {
                 if let Some(entry) = store.get_mut(&p) {
                     entry.1 -= 1;
                     if entry.1 == 0 {

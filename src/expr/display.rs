@@ -1,6 +1,6 @@
 //! Printing a plan as an indented tree.
 
-use super::{Expr, Op};
+use super::Expr;
 use std::fmt::Write;
 
 /// The plan under `e`, one node per line, inputs indented.
@@ -22,7 +22,6 @@ fn walk(e: &Expr, depth: usize, s: &mut String) {
         m.grid.numblocks(),
         indent = depth * 2
     );
-    if let Op::Fused { .. } | Op::FusedReduce { .. } = e.op() {}
     for i in e.inputs() {
         walk(i, depth + 1, s);
     }

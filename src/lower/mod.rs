@@ -104,8 +104,6 @@ pub struct Lowered {
     pub dtypes: Vec<DType>,
     /// Chunk boundaries of every layer's grid, per dim (`[0, c0, c0+c1, ..., n]`).
     pub bounds: Vec<Vec<Vec<usize>>>,
-    /// Fused operation names per layer, for `explain`.
-    pub details: Vec<String>,
     pub output: LayerId,
 }
 
@@ -114,7 +112,6 @@ struct Builder {
     ops: Vec<LayerOp>,
     grids: Vec<ChunkGrid>,
     dtypes: Vec<DType>,
-    details: Vec<String>,
     memo: HashMap<usize, LayerId>,
 }
 
@@ -125,7 +122,6 @@ pub fn lower(root: &Expr) -> Result<Lowered> {
         ops: vec![],
         grids: vec![],
         dtypes: vec![],
-        details: vec![],
         memo: HashMap::new(),
     };
     let out = b.lower(root)?;
@@ -141,7 +137,6 @@ pub fn lower(root: &Expr) -> Result<Lowered> {
         ops: b.ops,
         grids: b.grids,
         dtypes: b.dtypes,
-        details: b.details,
         output: out,
     })
 }
@@ -158,7 +153,7 @@ impl Builder {
     ) -> LayerId {
         let id = LayerId(self.layers.len() as u32);
         self.layers.push(Layer {
-            name: name.clone(),
+            name,
             numblocks: grid.numblocks(),
             inputs,
             chunk_bytes: chunk_bytes as u64,
@@ -167,7 +162,6 @@ impl Builder {
         self.ops.push(op);
         self.grids.push(grid);
         self.dtypes.push(dtype);
-        self.details.push(name);
         id
     }
 
@@ -409,7 +403,7 @@ impl Builder {
         let mut nb = in_grid.numblocks();
         let done = |nb: &[usize]| axes.iter().all(|&a| nb[a] == 1);
         let finalize = done(&nb);
-        let pbytes = partial_bytes(op, &m.grid);
+        let pbytes = partial_bytes(op, in_dtype, &m.grid);
         let name = format!("{}-partial", e.op_name());
         let op_layer = LayerOp::Fused {
             program: program.clone(),
@@ -485,17 +479,8 @@ impl Builder {
     }
 }
 
-fn partial_bytes(op: ReduceOp, out: &ChunkGrid) -> usize {
-    let fields = match op {
-        ReduceOp::Mean | ReduceOp::NanMean => 2,
-        ReduceOp::Var { .. }
-        | ReduceOp::Std { .. }
-        | ReduceOp::NanVar { .. }
-        | ReduceOp::NanStd { .. } => 3,
-        ReduceOp::ArgMin | ReduceOp::ArgMax | ReduceOp::NanArgMin | ReduceOp::NanArgMax => 2,
-        _ => 1,
-    };
-    fields * 8 * out.max_chunk_elems()
+fn partial_bytes(op: ReduceOp, input: DType, out: &ChunkGrid) -> usize {
+    op.partial_bytes_per_element(input) * out.max_chunk_elems()
 }
 
 /// Input chunks `[lo, hi)` overlapping global `[a, b)`.

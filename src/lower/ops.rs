@@ -30,7 +30,7 @@ pub(super) fn run(
             Some(Value::Chunk(c)) => Ok(&**c),
             _ => Err(Error::internal(format!(
                 "layer {} chunk {idx:?}: input {e}/{i} is not a chunk",
-                plan.details[li]
+                plan.graph.layer(layer).name
             ))),
         }
     };
@@ -128,11 +128,11 @@ pub(super) fn run(
             input,
             finalize,
         } => {
-            let parts: Vec<Partial> = inputs
+            let parts: Vec<&Partial> = inputs
                 .iter()
                 .flatten()
                 .map(|v| match v {
-                    Value::Partial(p) => Ok(p.clone()),
+                    Value::Partial(p) => Ok(p),
                     Value::Chunk(_) => Err(Error::internal("combine input is not a partial")),
                 })
                 .collect::<Result<_>>()?;

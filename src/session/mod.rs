@@ -207,7 +207,7 @@ impl Session {
             let _ = writeln!(
                 s,
                 "  layer {i:>2}: {:<60} tasks {:>8}  grid {:?}  chunk {}{}",
-                p.lowered.details[i],
+                l.name,
                 l.num_tasks(),
                 l.numblocks,
                 exec::human_bytes(l.chunk_bytes),

@@ -12,9 +12,12 @@ use crate::with_chunk;
 
 /// Combine the partials of neighbouring chunks along the reduced axes, in the given
 /// order: the same order gives bitwise-identical results. Arg reductions break ties
-/// by the lowest global index whatever the order.
-pub fn combine(op: ReduceOp, parts: &[Partial]) -> Result<Partial> {
-    let (first, rest) = parts
+/// by the lowest global index whatever the order. `parts` may be partials or
+/// references to them (the executor passes references: no copies).
+pub fn combine<P: std::borrow::Borrow<Partial>>(op: ReduceOp, parts: &[P]) -> Result<Partial> {
+    let parts: Vec<&Partial> = parts.iter().map(|p| p.borrow()).collect();
+    let parts = parts.as_slice();
+    let (&first, rest) = parts
         .split_first()
         .ok_or_else(|| Error::internal(format!("{}: combine of no partials", op.name())))?;
     let shape = check_partial(op, first)?.to_vec();
@@ -256,7 +259,7 @@ fn view<T: Element>(c: &Chunk) -> Result<Cow<'_, [T]>> {
 
 /// Combine one-field partials with `f(acc, other)`.
 fn fold1<T: Element>(
-    parts: &[Partial],
+    parts: &[&Partial],
     shape: &[usize],
     f: impl Fn(&mut T, T),
 ) -> Result<Vec<Chunk>> {
@@ -269,7 +272,7 @@ fn fold1<T: Element>(
     Ok(vec![field(shape, acc)])
 }
 
-fn ext_combine<T: Element, R: Rule>(parts: &[Partial], shape: &[usize]) -> Result<Vec<Chunk>> {
+fn ext_combine<T: Element, R: Rule>(parts: &[&Partial], shape: &[usize]) -> Result<Vec<Chunk>> {
     let mut v = owned::<T>(&parts[0].fields[0])?;
     let mut n = owned::<i64>(&parts[0].fields[1])?;
     for p in &parts[1..] {
@@ -287,7 +290,7 @@ fn ext_combine<T: Element, R: Rule>(parts: &[Partial], shape: &[usize]) -> Resul
     Ok(vec![field(shape, v), field(shape, n)])
 }
 
-fn arg_combine<T: Element, R: Rule>(parts: &[Partial], shape: &[usize]) -> Result<Vec<Chunk>> {
+fn arg_combine<T: Element, R: Rule>(parts: &[&Partial], shape: &[usize]) -> Result<Vec<Chunk>> {
     let mut v = owned::<T>(&parts[0].fields[0])?;
     let mut i = owned::<i64>(&parts[0].fields[1])?;
     for p in &parts[1..] {

@@ -152,6 +152,20 @@ impl ReduceOp {
         matches!(self, ArgMin | ArgMax | NanArgMin | NanArgMax)
     }
 
+    /// Bytes of partial state per output element for an input of `input` (the fields
+    /// `ReduceAcc::finish` produces), for memory projections.
+    pub fn partial_bytes_per_element(&self, input: DType) -> usize {
+        use ReduceOp::*;
+        match self {
+            Mean | NanMean => 16,                                          // count, sum
+            Var { .. } | Std { .. } | NanVar { .. } | NanStd { .. } => 24, // count, mean, M2
+            Min | Max | NanMin | NanMax => input.size() + 8,               // value, count
+            ArgMin | ArgMax | NanArgMin | NanArgMax => input.size() + 8,   // value, index
+            Any | All => 1,
+            Sum | NanSum | Prod | NanProd | Count | CountNonzero => 8,
+        }
+    }
+
     /// Whether reducing zero elements is an error (the op has no identity): NumPy
     /// raises for min/max and the arg reductions of zero-size arrays.
     pub fn needs_nonempty(&self) -> bool {

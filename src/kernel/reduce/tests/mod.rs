@@ -568,7 +568,7 @@ fn malformed_partials_are_internal_errors() {
         Err(Error::Internal(_))
     ));
     assert!(matches!(
-        combine(ReduceOp::Sum, &[]),
+        combine::<Partial>(ReduceOp::Sum, &[]),
         Err(Error::Internal(_))
     ));
     assert!(matches!(
