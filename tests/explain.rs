@@ -61,17 +61,17 @@ fn slice_of_a_reduction_culls_the_tasks_it_does_not_need() {
 
 const SEED: &str = "\
 plan: 5 layers, 38 tasks (38 after culling), result float64 [] chunks []
-rules: PushRechunkIntoGenerator x0, PushSliceIntoSource x0, FuseBlockwise x3, FuseReduce x2
+rules: PushRechunkIntoGenerator x0, PushSliceIntoSource x0, FuseBlockwise x3, FuseReduce x2, PairTransposedReads x1
   layer  0: fused[random] -> mean-partial                                tasks       16  grid [4, 4]  chunk 15.6 KiB
   layer  1: mean-combine-1                                               tasks        4  grid [1, 4]  chunk 7.8 KiB  <- 0
-  layer  2: fused[random, random.T, input | add, subtract] -> std-partial tasks       16  grid [4, 4]  chunk 24 B  <- 1
+  layer  2: fused[random, random.T, input | add, subtract] -> std-partial (blocks paired over axes 0 and 1) tasks       16  grid [4, 4]  chunk 24 B  <- 1, 1
   layer  3: std-combine-1                                                tasks        1  grid [1, 1]  chunk 8 B  <- 2
   layer  4: fused[input]                                                 tasks        1  grid []  chunk 8 B  <- 3
-projected peak memory per rank: 766.0 KiB (results 8 B + 2 tasks in flight x 257.8 KiB each + resident layers 250.4 KiB); limit 1.0 GiB
+projected peak memory per rank: 797.3 KiB (results 8 B + 2 tasks in flight x 257.8 KiB each + resident layers 281.6 KiB); limit 1.0 GiB
 ";
 const CHAIN: &str = "\
 plan: 3 layers, 18 tasks (18 after culling), result float64 [] chunks []
-rules: PushRechunkIntoGenerator x0, PushSliceIntoSource x0, FuseBlockwise x2, FuseReduce x1
+rules: PushRechunkIntoGenerator x0, PushSliceIntoSource x0, FuseBlockwise x2, FuseReduce x1, PairTransposedReads x0
   layer  0: fused[1, 1, 2 | add, multiply, sqrt] -> sum-partial          tasks       16  grid [4, 4]  chunk 8 B
   layer  1: sum-combine-1                                                tasks        1  grid [1, 1]  chunk 8 B  <- 0
   layer  2: fused[input]                                                 tasks        1  grid []  chunk 8 B  <- 1
@@ -79,13 +79,13 @@ projected peak memory per rank: 408 B (results 8 B + 2 tasks in flight x 136 B e
 ";
 const SLICE: &str = "\
 plan: 1 layers, 1 tasks (1 after culling), result float64 [10] chunks [1]
-rules: PushRechunkIntoGenerator x0, PushSliceIntoSource x1, FuseBlockwise x1, FuseReduce x0
+rules: PushRechunkIntoGenerator x0, PushSliceIntoSource x1, FuseBlockwise x1, FuseReduce x0, PairTransposedReads x0
   layer  0: fused[random, 2 | multiply]                                  tasks        1  grid [1]  chunk 80 B
 projected peak memory per rank: 240 B (results 80 B + 2 tasks in flight x 80 B each + resident layers 0 B); limit 1.0 GiB
 ";
 const CULL: &str = "\
 plan: 4 layers, 74 tasks (11 after culling), result float64 [100] chunks [1]
-rules: PushRechunkIntoGenerator x0, PushSliceIntoSource x1, FuseBlockwise x2, FuseReduce x1
+rules: PushRechunkIntoGenerator x0, PushSliceIntoSource x1, FuseBlockwise x2, FuseReduce x1, PairTransposedReads x0
   layer  0: fused[random] -> sum-partial                                 tasks       64  grid [8, 8]  chunk 7.8 KiB
   layer  1: sum-combine-1                                                tasks        8  grid [8, 1]  chunk 7.8 KiB  <- 0
   layer  2: getitem                                                      tasks        1  grid [1, 1]  chunk 800 B  <- 1

@@ -120,6 +120,9 @@ pub enum Op {
         op: ReduceOp,
         axes: Vec<usize>,
         split_every: usize,
+        /// Blocks `(i, j)` and `(j, i)` along these two axes share one task
+        /// (`PairTransposedReads`).
+        pair: Option<(usize, usize)>,
     },
 }
 

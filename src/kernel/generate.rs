@@ -264,20 +264,9 @@ impl GenSpec {
             match dist {
                 Distribution::Uniform { low, high } => {
                     // Walk the states: consecutive elements are `step * stride` counters apart.
-                    let w = high - low;
-                    let mut z = state(key, base.wrapping_add((local0 as u64).wrapping_mul(stride)));
+                    let z = state(key, base.wrapping_add((local0 as u64).wrapping_mul(stride)));
                     let dz = (step as i64 as u64).wrapping_mul(stride).wrapping_mul(P0);
-                    if *low == 0.0 && w == 1.0 {
-                        for o in out[t..t + n].iter_mut() {
-                            *o = to_unit(wymix(z));
-                            z = z.wrapping_add(dz);
-                        }
-                    } else {
-                        for o in out[t..t + n].iter_mut() {
-                            *o = low + w * to_unit(wymix(z));
-                            z = z.wrapping_add(dz);
-                        }
-                    }
+                    uniform_run(z, dz, *low, high - low, &mut out[t..t + n]);
                 }
                 Distribution::Normal { loc, scale } => {
                     // Consecutive counters (a row of the base chunk) share one Box–Muller
@@ -318,6 +307,65 @@ impl GenSpec {
         }
         self
     }
+}
+
+/// Uniform values of the states `z, z + dz, z + 2 dz, ...` into `out`.
+///
+/// On CPUs with AVX2 (detected at run time), the 128-bit product of [`wymix`] is
+/// computed from 32-bit halves, on 16 independent states: the same integers (so the
+/// same values on every machine), in a form the compiler turns into vector
+/// multiplies (measured: 0.61 ns per number against 0.96 ns for the scalar 128-bit
+/// multiply). Elsewhere the halves would cost more (1.2 ns on baseline x86-64), so
+/// the scalar product is kept.
+fn uniform_run(z: u64, dz: u64, low: f64, w: f64, out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        return uniform_run_lanes(z, dz, low, w, out);
+    }
+    let unit = low == 0.0 && w == 1.0;
+    let mut z = z;
+    for o in out.iter_mut() {
+        let u = to_unit(wymix(z));
+        *o = if unit { u } else { low + w * u };
+        z = z.wrapping_add(dz);
+    }
+}
+
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn uniform_run_lanes(z: u64, dz: u64, low: f64, w: f64, out: &mut [f64]) {
+    // 16 states: measured 0.61 ns per number, against 0.75-1.2 with 4 or 8.
+    const LANES: usize = 16;
+    let mut zs = [0u64; LANES];
+    for (k, s) in zs.iter_mut().enumerate() {
+        *s = z.wrapping_add((k as u64).wrapping_mul(dz));
+    }
+    let step = dz.wrapping_mul(LANES as u64);
+    let unit = low == 0.0 && w == 1.0;
+    let mut chunks = out.chunks_exact_mut(LANES);
+    for c in &mut chunks {
+        for (o, s) in c.iter_mut().zip(zs.iter_mut()) {
+            let u = to_unit(wymix_halves(*s));
+            *o = if unit { u } else { low + w * u };
+            *s = s.wrapping_add(step);
+        }
+    }
+    for (o, s) in chunks.into_remainder().iter_mut().zip(&zs) {
+        let u = to_unit(wymix_halves(*s));
+        *o = if unit { u } else { low + w * u };
+    }
+}
+
+/// [`wymix`] with the 64x64->128-bit product built from four 32x32->64-bit ones.
+#[inline(always)]
+fn wymix_halves(a: u64) -> u64 {
+    const LO: u64 = 0xffff_ffff;
+    let b = a ^ P1;
+    let (al, ah, bl, bh) = (a & LO, a >> 32, b & LO, b >> 32);
+    let (ll, lh, hl, hh) = (al * bl, al * bh, ah * bl, ah * bh);
+    let mid = (ll >> 32) + (lh & LO) + (hl & LO);
+    let lo = (ll & LO) | (mid << 32);
+    let hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    hi ^ lo
 }
 
 #[inline(always)]
@@ -409,6 +457,20 @@ mod tests {
         s.fill_f64(&[0, 5], Some(0), &mut col);
         for (t, &v) in col.iter().enumerate() {
             assert_eq!(v, reference(&g, &chunks, 6 - 2 * t, 5));
+        }
+    }
+
+    #[test]
+    fn wymix_from_halves_is_wymix() {
+        let mut z = 0x1234_5678_9abc_def0u64;
+        for _ in 0..100_000 {
+            assert_eq!(wymix_halves(z), wymix(z));
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+        }
+        for z in [0, 1, u64::MAX, P0, P1, 1 << 63, (1 << 32) - 1] {
+            assert_eq!(wymix_halves(z), wymix(z));
         }
     }
 

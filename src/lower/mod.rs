@@ -57,6 +57,16 @@ pub struct ReduceSpec {
     pub finalize: bool,
 }
 
+/// Blocks paired by `PairTransposedReads`: the task at block `i` with
+/// `i[a] < i[b]` also computes the block with `a` and `b` swapped; that block's
+/// task gives the empty partial.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub axes: (usize, usize),
+    /// Per input edge: the edge reading the mirrored block's input.
+    pub mirror_edge: Vec<usize>,
+}
+
 /// What the tasks of one layer compute.
 #[derive(Clone)]
 pub enum LayerOp {
@@ -71,6 +81,7 @@ pub enum LayerOp {
         program: crate::kernel::fused::Program,
         leaves: Vec<LoweredLeaf>,
         reduce: Option<ReduceSpec>,
+        pair: Option<Pair>,
     },
     Combine {
         op: ReduceOp,
@@ -197,6 +208,7 @@ impl Builder {
                     program: program.clone(),
                     leaves,
                     reduce: None,
+                    pair: None,
                 };
                 self.push(e.op_name(), grid, m.dtype, edges, op, (cb, tb))
             }
@@ -207,9 +219,20 @@ impl Builder {
                 op,
                 axes,
                 split_every,
+                pair,
             } => {
-                let (edges, leaves) = self.fused_edges(e, leaves)?;
-                self.reduction(e, program, leaves, edges, in_grid, *op, axes, *split_every)?
+                let (mut edges, leaves) = self.fused_edges(e, leaves)?;
+                let pair = pair.map(|axes| Pair {
+                    axes,
+                    mirror_edge: mirror_edges(&mut edges, axes),
+                });
+                let r = Reduction {
+                    op: *op,
+                    axes,
+                    split_every: *split_every,
+                    pair,
+                };
+                self.reduction(e, program, leaves, edges, in_grid, r)?
             }
             Op::Slice { sel } => {
                 let input = self.lower(&e.inputs()[0])?;
@@ -383,7 +406,6 @@ impl Builder {
         Ok((edges, out))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn reduction(
         &mut self,
         e: &Expr,
@@ -391,10 +413,14 @@ impl Builder {
         leaves: Vec<LoweredLeaf>,
         edges: Vec<Edge>,
         in_grid: &ChunkGrid,
-        op: ReduceOp,
-        axes: &[usize],
-        split_every: usize,
+        r: Reduction<'_>,
     ) -> Result<LayerId> {
+        let Reduction {
+            op,
+            axes,
+            split_every,
+            pair,
+        } = r;
         let m = e.meta();
         let in_dtype = program.output_dtype();
         // The partial layer runs over the fused program's grid: the reduced dims of the
@@ -404,7 +430,11 @@ impl Builder {
         let done = |nb: &[usize]| axes.iter().all(|&a| nb[a] == 1);
         let finalize = done(&nb);
         let pbytes = partial_bytes(op, in_dtype, &m.grid);
-        let name = format!("{}-partial", e.op_name());
+        let paired = match &pair {
+            Some(p) => format!(" (blocks paired over axes {} and {})", p.axes.0, p.axes.1),
+            None => String::new(),
+        };
+        let name = format!("{}-partial{paired}", e.op_name());
         let op_layer = LayerOp::Fused {
             program: program.clone(),
             leaves,
@@ -414,6 +444,7 @@ impl Builder {
                 input: in_dtype,
                 finalize,
             }),
+            pair,
         };
         let (cb, tb) = if finalize {
             (m.max_chunk_bytes(), m.nbytes())
@@ -477,6 +508,38 @@ impl Builder {
         }
         Ok(layer)
     }
+}
+
+/// What a fused reduction layer reduces (arguments of `Builder::reduction`).
+struct Reduction<'a> {
+    op: ReduceOp,
+    axes: &'a [usize],
+    split_every: usize,
+    pair: Option<Pair>,
+}
+
+/// For paired blocks: append, per input edge, the edge that reads the input of the
+/// mirrored block (consumer dims `a` and `b` swapped); returns their indices.
+fn mirror_edges(edges: &mut Vec<Edge>, (a, b): (usize, usize)) -> Vec<usize> {
+    let n = edges.len();
+    (0..n)
+        .map(|i| {
+            let dims = edges[i]
+                .dims
+                .iter()
+                .map(|d| match d {
+                    DimMap::Same { out } if *out == a => DimMap::Same { out: b },
+                    DimMap::Same { out } if *out == b => DimMap::Same { out: a },
+                    other => other.clone(),
+                })
+                .collect();
+            edges.push(Edge {
+                layer: edges[i].layer,
+                dims,
+            });
+            edges.len() - 1
+        })
+        .collect()
 }
 
 fn partial_bytes(op: ReduceOp, input: DType, out: &ChunkGrid) -> usize {

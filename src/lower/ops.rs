@@ -1,6 +1,6 @@
 //! Running one task of a lowered layer.
 
-use super::{LayerOp, Lowered, LoweredLeaf, Value};
+use super::{LayerOp, Lowered, LoweredLeaf, Pair, Value};
 use crate::error::{Error, Result};
 use crate::graph::LayerId;
 use crate::kernel::fused::{self, Evaluated, LeafData, Sink};
@@ -57,41 +57,20 @@ pub(super) fn run(
             program,
             leaves,
             reduce,
+            pair,
         } => {
-            // Inputs read in permuted order (a transpose) are first transposed with the
-            // cache-blocked kernel, so the row-wise evaluator reads them contiguously.
-            let mut scratch: Vec<Option<(Chunk, Vec<Option<usize>>)>> =
-                Vec::with_capacity(leaves.len());
-            for leaf in leaves {
-                scratch.push(match leaf {
-                    LoweredLeaf::Input { edge, map } => pre_transpose(in_chunk(*edge, 0)?, map)?,
-                    LoweredLeaf::Gen { .. } => None,
-                });
+            // Paired blocks (see `optimize::PairTransposedReads`): which side is this?
+            let mirror = pair.as_ref().and_then(|p| {
+                let (a, b) = p.axes;
+                (idx[a] != idx[b]).then_some((p, idx[a] < idx[b]))
+            });
+            if let (Some((_, false)), Some(r)) = (mirror, reduce) {
+                // The lower block of a pair: its values went into its partner's partial.
+                let acc = ReduceAcc::new(r.op, r.input, &shape, &r.axes, None)?;
+                return Ok(Value::Partial(acc.finish()));
             }
-            let mut data = Vec::with_capacity(leaves.len());
-            for (leaf, pre) in leaves.iter().zip(&scratch) {
-                data.push(match leaf {
-                    LoweredLeaf::Input { edge, map } => match pre {
-                        Some((c, m)) => LeafData::Chunk(ChunkView::map(c, m, &shape)?),
-                        None => LeafData::Chunk(ChunkView::map(in_chunk(*edge, 0)?, map, &shape)?),
-                    },
-                    LoweredLeaf::Gen { spec, map } => {
-                        let mut origin = vec![0; spec.shape.len()];
-                        for (d, k) in map.iter().enumerate() {
-                            if let Some(k) = k {
-                                if spec.shape[*k] > 1 {
-                                    origin[*k] = off[d];
-                                }
-                            }
-                        }
-                        LeafData::Gen {
-                            spec,
-                            origin,
-                            out_dim: invert(map, spec.shape.len()),
-                        }
-                    }
-                });
-            }
+            let own = Frame::new(leaves, None, &in_chunk)?;
+            let data = own.leaf_data(leaves, &off, &shape)?;
             match reduce {
                 None => match fused::eval(program, &data, &shape, Sink::Store)? {
                     Evaluated::Chunk(c) => Value::chunk(c),
@@ -107,9 +86,16 @@ pub(super) fn run(
                             .map(|b| b.last().copied().unwrap_or(0))
                             .collect(),
                     });
-                    let acc = ReduceAcc::new(r.op, r.input, &shape, &r.axes, arg)?;
-                    let p = match fused::eval(program, &data, &shape, Sink::Reduce(Box::new(acc)))?
-                    {
+                    let acc = Box::new(ReduceAcc::new(r.op, r.input, &shape, &r.axes, arg)?);
+                    let evaluated = match mirror {
+                        Some((p, _)) => {
+                            let other = Frame::new(leaves, Some(p), &in_chunk)?;
+                            let data_t = other.leaf_data(leaves, &off, &shape)?;
+                            fused::eval_pair(program, &data, &data_t, &shape, acc)?
+                        }
+                        None => fused::eval(program, &data, &shape, Sink::Reduce(acc))?,
+                    };
+                    let p = match evaluated {
                         Evaluated::Reduced(acc) => acc.finish(),
                         Evaluated::Chunk(_) => {
                             return Err(Error::internal("fused reduction produced a chunk"))
@@ -225,6 +211,97 @@ pub(super) fn run(
         }
     };
     Ok(res)
+}
+
+/// The leaves of a fused task as read in one frame: the task's own block, or (for
+/// paired blocks) the mirrored block seen with the pair's axes swapped, so that it
+/// has the own block's shape and row `r` of it is column `r` of the mirrored block.
+struct Frame<'a> {
+    /// Per leaf: its input chunk (inputs only), a transposed copy and its map if the
+    /// chunk is read out of order, and the leaf's map in this frame.
+    inputs: Vec<Option<&'a Chunk>>,
+    transposed: Vec<Option<(Chunk, Vec<Option<usize>>)>>,
+    maps: Vec<Vec<Option<usize>>>,
+}
+
+impl<'a> Frame<'a> {
+    fn new(
+        leaves: &[LoweredLeaf],
+        mirror: Option<&Pair>,
+        in_chunk: &dyn Fn(usize, usize) -> Result<&'a Chunk>,
+    ) -> Result<Frame<'a>> {
+        let mut f = Frame {
+            inputs: Vec::with_capacity(leaves.len()),
+            transposed: Vec::with_capacity(leaves.len()),
+            maps: Vec::with_capacity(leaves.len()),
+        };
+        for leaf in leaves {
+            let (edge, map) = match leaf {
+                LoweredLeaf::Input { edge, map } => (Some(*edge), map),
+                LoweredLeaf::Gen { map, .. } => (None, map),
+            };
+            let map = match mirror {
+                Some(p) => crate::optimize::swap_out_dims(map, p.axes),
+                None => map.clone(),
+            };
+            let edge = match (edge, mirror) {
+                (Some(e), Some(p)) => Some(*p.mirror_edge.get(e).ok_or_else(|| {
+                    Error::internal(format!("paired fused task: no mirror of edge {e}"))
+                })?),
+                (e, _) => e,
+            };
+            let c = edge.map(|e| in_chunk(e, 0)).transpose()?;
+            f.transposed.push(match c {
+                Some(c) => pre_transpose(c, &map)?,
+                None => None,
+            });
+            f.inputs.push(c);
+            f.maps.push(map);
+        }
+        Ok(f)
+    }
+
+    /// The evaluator's view of each leaf for an output block at `off` of `shape`.
+    fn leaf_data<'s>(
+        &'s self,
+        leaves: &'s [LoweredLeaf],
+        off: &[usize],
+        shape: &[usize],
+    ) -> Result<Vec<LeafData<'s>>> {
+        let mut data = Vec::with_capacity(leaves.len());
+        for (i, leaf) in leaves.iter().enumerate() {
+            let map = &self.maps[i];
+            data.push(match (leaf, &self.transposed[i], self.inputs[i]) {
+                (LoweredLeaf::Input { .. }, Some((c, m)), _) => {
+                    LeafData::Chunk(ChunkView::map(c, m, shape)?)
+                }
+                (LoweredLeaf::Input { .. }, None, Some(c)) => {
+                    LeafData::Chunk(ChunkView::map(c, map, shape)?)
+                }
+                (LoweredLeaf::Input { edge, .. }, None, None) => {
+                    return Err(Error::internal(format!(
+                        "fused leaf {i}: edge {edge} has no chunk"
+                    )))
+                }
+                (LoweredLeaf::Gen { spec, .. }, _, _) => {
+                    let mut origin = vec![0; spec.shape.len()];
+                    for (d, k) in map.iter().enumerate() {
+                        if let Some(k) = k {
+                            if spec.shape[*k] > 1 {
+                                origin[*k] = off[d];
+                            }
+                        }
+                    }
+                    LeafData::Gen {
+                        spec,
+                        origin,
+                        out_dim: invert(map, spec.shape.len()),
+                    }
+                }
+            });
+        }
+        Ok(data)
+    }
 }
 
 /// If output dims read the chunk's dims out of order, the chunk transposed into

@@ -221,6 +221,7 @@ impl Rule for FuseReduce {
                     op: *op,
                     axes: axes.clone(),
                     split_every: *split_every,
+                    pair: None,
                 },
                 inputs,
                 e.meta().clone(),

@@ -11,10 +11,13 @@
 //!   generators become one fused program (one task per chunk, one pass).
 //! * [`FuseReduce`]: a fused program feeding a reduction computes the per-chunk
 //!   partial in the same pass.
+//! * [`PairTransposedReads`]: a reduction over both axes of `f(g, g.T)` computes
+//!   blocks `(i, j)` and `(j, i)` in one task, generating `g` once for both.
 //!
 //! (Culling of unused chunks happens on the task graph: see `graph::cull`.)
 
 mod fuse;
+mod pair;
 mod push;
 
 use crate::error::{Error, Result};
@@ -22,6 +25,7 @@ use crate::expr::Expr;
 use std::collections::HashMap;
 
 pub use fuse::{FuseBlockwise, FuseReduce};
+pub use pair::{swap_out_dims, PairTransposedReads};
 pub use push::{PushRechunkIntoGenerator, PushSliceIntoSource};
 
 /// A named rewrite of a plan.
@@ -44,6 +48,7 @@ pub fn default_rules() -> Vec<Box<dyn Rule>> {
         Box::new(PushSliceIntoSource),
         Box::new(FuseBlockwise),
         Box::new(FuseReduce),
+        Box::new(PairTransposedReads),
     ]
 }
 

@@ -3,7 +3,7 @@
 //! appends the result to the output chunk ([`StoreBuf`]) or pushes it into a
 //! partial reduction.
 
-use super::arith::{binary, cast, unary, where_, Reg, RegElem};
+use super::arith::{binary, cast, select, unary, Reg, RegElem};
 use super::{with_view, Evaluated, Instr, LeafData, Program, Sink, TILE};
 use crate::error::{Error, Result};
 use crate::kernel::reduce::ReduceAcc;
@@ -21,7 +21,40 @@ pub fn eval(
     shape: &[usize],
     sink: Sink,
 ) -> Result<Evaluated> {
-    check(program, leaves)?;
+    eval_frames(program, &[leaves], shape, sink)
+}
+
+/// Run `program` over two blocks of the same `shape` into one partial reduction:
+/// `leaves` and `leaves_t` (the second block as seen in the first one's frame, see
+/// `optimize::PairTransposedReads`). Row by row, the first block's row is
+/// evaluated and pushed, then the second's; a generator row the second block reads
+/// at the same place as the first is generated once.
+pub fn eval_pair<'a>(
+    program: &Program,
+    leaves: &[LeafData<'a>],
+    leaves_t: &[LeafData<'a>],
+    shape: &[usize],
+    acc: Box<ReduceAcc>,
+) -> Result<Evaluated> {
+    if shape.len() < 2 {
+        return Err(Error::internal("paired fused blocks need 2 or more dims"));
+    }
+    eval_frames(program, &[leaves, leaves_t], shape, Sink::Reduce(acc))
+}
+
+/// Where a generator leaf's row starts in its view, and the view dim the row runs
+/// along (`None`: the row is one repeated value).
+type GenRow = ([usize; MAX_DIMS], Option<usize>);
+
+fn eval_frames(
+    program: &Program,
+    frames: &[&[LeafData<'_>]],
+    shape: &[usize],
+    sink: Sink,
+) -> Result<Evaluated> {
+    for leaves in frames {
+        check(program, leaves)?;
+    }
     let out_dtype = program.output_dtype();
     let n: usize = shape.iter().product();
     // 0-d: evaluate as one row of one element.
@@ -34,15 +67,19 @@ pub fn eval(
     // Flat mode: every chunk leaf is laid out exactly like the output and every
     // generator is constant or an unsliced identity over the output (then the
     // whole chunk is one long row).
-    let flat = leaves.iter().all(|l| match l {
-        LeafData::Chunk(v) => with_view!(v, a, T => a.is_standard_layout() && a.shape() == shape),
-        LeafData::Gen { spec, out_dim, .. } => {
-            spec.is_constant()
-                || (out_dim.len() == nd
-                    && out_dim.iter().enumerate().all(|(k, d)| *d == Some(k))
-                    && (0..nd).all(|k| spec.shape[k] != 1 || shape_eff[k] == 1))
-        }
-    }) && nd > 1;
+    let flat = frames.len() == 1
+        && frames[0].iter().all(|l| match l {
+            LeafData::Chunk(v) => {
+                with_view!(v, a, T => a.is_standard_layout() && a.shape() == shape)
+            }
+            LeafData::Gen { spec, out_dim, .. } => {
+                spec.is_constant()
+                    || (out_dim.len() == nd
+                        && out_dim.iter().enumerate().all(|(k, d)| *d == Some(k))
+                        && (0..nd).all(|k| spec.shape[k] != 1 || shape_eff[k] == 1))
+            }
+        })
+        && nd > 1;
     let (row_len, nrows) = if flat {
         (n, 1)
     } else {
@@ -50,12 +87,50 @@ pub fn eval(
     };
     let lead_dims = &shape_eff[..nd - 1];
 
-    let mut regs: Vec<Reg> = program.dtypes.iter().map(|&d| Reg::new(d)).collect();
+    let mut regs: Vec<Vec<Reg>> = frames
+        .iter()
+        .map(|_| program.dtypes.iter().map(|&d| Reg::new(d)).collect())
+        .collect();
     let mut sink = sink;
     let mut store = match &sink {
         Sink::Store => Some(StoreBuf::new(out_dtype, n)),
         Sink::Reduce(_) => None,
     };
+    // The register each leaf is loaded into, and (for paired frames) where the first
+    // frame's generator leaves started their rows in this tile.
+    let mut leaf_reg = vec![usize::MAX; frames[0].len()];
+    for (ri, ins) in program.instrs.iter().enumerate() {
+        if let Instr::Leaf(i) = ins {
+            leaf_reg[*i] = ri;
+        }
+    }
+    let mut first_rows: Vec<Option<GenRow>> = vec![None; frames[0].len()];
+    // Per frame and leaf: the first frame's leaves that are the same generator, loaded
+    // into a register of the same dtype.
+    let same_gen: Vec<Vec<Vec<usize>>> = frames
+        .iter()
+        .enumerate()
+        .map(|(f, leaves)| {
+            (0..leaves.len())
+                .map(|i| match (&leaves[i], f) {
+                    (LeafData::Gen { spec, .. }, 1..) if !spec.is_constant() => frames[0]
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, l)| {
+                            matches!(l, LeafData::Gen { spec: s0, .. } if s0 == spec)
+                                && program.dtypes[leaf_reg[*j]] == program.dtypes[leaf_reg[i]]
+                        })
+                        .map(|(j, _)| j)
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .collect()
+        })
+        .collect();
+    // Per frame: the first frame's register each register reads instead of its own
+    // (a shared generator row), and what each leaf's register holds.
+    let mut alias: Vec<Vec<Option<usize>>> = vec![vec![None; program.instrs.len()]; frames.len()];
+    let mut loaded: Vec<Vec<RowKey>> = frames.iter().map(|l| vec![RowKey::None; l.len()]).collect();
     let mut lead = vec![0usize; nd - 1];
     let mut pos = vec![0usize; nd];
     let mut gen_tmp = vec![0f64; TILE];
@@ -78,38 +153,73 @@ pub fn eval(
                 pos[..nd - 1].copy_from_slice(&lead);
                 pos[nd - 1] = col0;
             }
-            for (ri, ins) in program.instrs.iter().enumerate() {
-                let (before, rest) = regs.split_at_mut(ri);
-                let dst = &mut rest[0];
-                match ins {
-                    Instr::Leaf(i) => load_leaf(
-                        &leaves[*i],
-                        flat,
-                        col0,
-                        len,
-                        &pos,
-                        &shape_eff,
-                        dst,
-                        &mut gen_tmp,
-                    ),
-                    Instr::Unary(op, a) => unary(*op, &before[*a], dst, len),
-                    Instr::Binary(op, a, b) => binary(*op, &before[*a], &before[*b], dst, len),
-                    Instr::Where(c, a, b) => {
-                        where_(&before[*c], &before[*a], &before[*b], dst, len)
+            for (f, leaves) in frames.iter().enumerate() {
+                let (first, mine) = regs.split_at_mut(f);
+                let (regs_f, first) = match (mine.first_mut(), first.first()) {
+                    (Some(m), first) => (m, first),
+                    (None, _) => return Err(Error::internal("fused frame without registers")),
+                };
+                let alias_f = &mut alias[f];
+                for (ri, ins) in program.instrs.iter().enumerate() {
+                    let (before, rest) = regs_f.split_at_mut(ri);
+                    let dst = &mut rest[0];
+                    // Operand `k`: this frame's register, or the first frame's one it shares.
+                    let get = |k: usize| match (alias_f[k], first) {
+                        (Some(j), Some(regs0)) => &regs0[j],
+                        _ => &before[k],
+                    };
+                    match ins {
+                        Instr::Leaf(i) => {
+                            let key = row_key(&leaves[*i], flat, col0, len, &pos, nd);
+                            let shared = match (first, &key) {
+                                (Some(_), RowKey::Gen(g, _)) => same_gen[f][*i]
+                                    .iter()
+                                    .find(|&&j| first_rows[j].as_ref() == Some(g))
+                                    .map(|&j| leaf_reg[j]),
+                                _ => None,
+                            };
+                            if f == 0 && frames.len() > 1 {
+                                first_rows[*i] = match key {
+                                    RowKey::Gen(g, _) => Some(g),
+                                    _ => None,
+                                };
+                            }
+                            alias_f[ri] = shared;
+                            if shared.is_some() {
+                                loaded[f][*i] = RowKey::None;
+                            } else if key == RowKey::None || loaded[f][*i] != key {
+                                load_leaf(
+                                    &leaves[*i],
+                                    flat,
+                                    col0,
+                                    len,
+                                    &pos,
+                                    &shape_eff,
+                                    dst,
+                                    &mut gen_tmp,
+                                );
+                                loaded[f][*i] = key;
+                            }
+                        }
+                        Instr::Unary(op, a) => unary(*op, get(*a), dst, len),
+                        Instr::Binary(op, a, b) => binary(*op, get(*a), get(*b), dst, len),
+                        Instr::Where(c, a, b) => select(get(*c), get(*a), get(*b), dst, len),
+                        Instr::Cast(a) => cast(get(*a), dst, len),
                     }
-                    Instr::Cast(a) => cast(&before[*a], dst, len),
                 }
-            }
-            let res = regs
-                .last()
-                .ok_or_else(|| Error::internal("empty fused program"))?;
-            match (&mut sink, &mut store) {
-                (Sink::Reduce(acc), _) => {
-                    let lead_now: &[usize] = if flat { &[] } else { &lead };
-                    reduce_push(acc, res, lead_now, col0, len, flat, &shape_eff);
+                let last = regs_f.len() - 1;
+                let res = match (alias_f[last], first) {
+                    (Some(j), Some(regs0)) => &regs0[j],
+                    _ => &regs_f[last],
+                };
+                match (&mut sink, &mut store) {
+                    (Sink::Reduce(acc), _) => {
+                        let lead_now: &[usize] = if flat { &[] } else { &lead };
+                        reduce_push(acc, res, lead_now, col0, len, flat, &shape_eff);
+                    }
+                    (Sink::Store, Some(buf)) => buf.write(res, r * row_len + col0, len)?,
+                    _ => return Err(Error::internal("fused sink without a store")),
                 }
-                (Sink::Store, Some(buf)) => buf.write(res, r * row_len + col0, len)?,
-                _ => return Err(Error::internal("fused sink without a store")),
             }
             col0 += len;
         }
@@ -121,6 +231,75 @@ pub fn eval(
             Ok(Evaluated::Chunk(buf.into_chunk(shape)?))
         }
     }
+}
+
+/// What a leaf's register holds after loading a tile. When the next tile of a
+/// leaf has the same key (a row broadcast along a leading dim, a constant), the
+/// load is skipped; `None` always loads.
+#[derive(Clone, Copy, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per leaf, in a Vec made once per task
+enum RowKey {
+    None,
+    /// Element offset of the row in the view, first column, length.
+    Chunk(isize, usize, usize),
+    /// A generator's row ([`GenRow`]) and length.
+    Gen(GenRow, usize),
+    /// A constant generator, length.
+    Const(usize),
+}
+
+fn row_key(
+    leaf: &LeafData<'_>,
+    flat: bool,
+    col0: usize,
+    len: usize,
+    pos: &[usize],
+    nd: usize,
+) -> RowKey {
+    if flat {
+        return RowKey::None;
+    }
+    match leaf {
+        LeafData::Chunk(v) => with_view!(v, a, T => {
+            let mut off = 0isize;
+            for (d, &p) in pos[..nd - 1].iter().enumerate() {
+                if a.shape()[d] > 1 {
+                    off += p as isize * a.strides()[d];
+                }
+            }
+            RowKey::Chunk(off, col0, len)
+        }),
+        LeafData::Gen { spec, .. } if spec.is_constant() => RowKey::Const(len),
+        LeafData::Gen {
+            spec,
+            origin,
+            out_dim,
+        } => RowKey::Gen(gen_start(spec, origin, out_dim, pos, nd), len),
+    }
+}
+
+/// The view position of a generator leaf at output position `pos`, and the view dim
+/// that moves along the output's last dim.
+fn gen_start(
+    spec: &crate::kernel::generate::GenSpec,
+    origin: &[usize],
+    out_dim: &[Option<usize>],
+    pos: &[usize],
+    nd: usize,
+) -> ([usize; MAX_DIMS], Option<usize>) {
+    let mut v0 = [0usize; MAX_DIMS];
+    v0[..origin.len()].copy_from_slice(origin);
+    let mut vary = None;
+    for (k, d) in out_dim.iter().enumerate() {
+        // A generator dim of length 1 is broadcast: it does not move.
+        if let (Some(d), true) = (d, spec.shape[k] > 1) {
+            v0[k] += pos[*d];
+            if *d == nd - 1 {
+                vary = Some(k);
+            }
+        }
+    }
+    (v0, vary)
 }
 
 fn check(program: &Program, leaves: &[LeafData<'_>]) -> Result<()> {
@@ -279,20 +458,8 @@ fn load_leaf(
                     t += seg;
                 }
             } else {
-                let mut v0 = [0usize; MAX_DIMS];
-                v0[..origin.len()].copy_from_slice(origin);
-                let v0 = &mut v0[..origin.len()];
-                let mut vary = None;
-                for (k, d) in out_dim.iter().enumerate() {
-                    // A generator dim of length 1 is broadcast: it does not move.
-                    if let (Some(d), true) = (d, spec.shape[k] > 1) {
-                        v0[k] += pos[*d];
-                        if *d == nd - 1 {
-                            vary = Some(k);
-                        }
-                    }
-                }
-                spec.fill_f64(v0, vary, buf);
+                let (v0, vary) = gen_start(spec, origin, out_dim, pos, nd);
+                spec.fill_f64(&v0[..origin.len()], vary, buf);
             }
             if !direct {
                 fill_reg(dst, len, tmp);

@@ -13,7 +13,7 @@
 mod arith;
 mod eval;
 
-pub use eval::eval;
+pub use eval::{eval, eval_pair};
 
 use crate::error::{Error, Result};
 use crate::kernel::generate::GenSpec;

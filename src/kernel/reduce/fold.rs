@@ -1,6 +1,10 @@
 //! The fold loops behind [`ReduceAcc::push`](super::ReduceAcc::push): one row of
 //! values into the accumulator's state, either into one state element (the last axis
 //! is reduced) or elementwise into a state row (the last axis is kept).
+//!
+//! Both entry points are compiled for baseline x86-64 and for AVX2 and dispatched at
+//! run time (`multiversion`); the kernels are inlined into each, so the same
+//! operations run in wider vectors (no FMA, so the same bits everywhere).
 
 use super::acc::State;
 use super::combine::chan;
@@ -16,6 +20,18 @@ const BLOCK: usize = 1024;
 
 // ---------------------------------------------------------------------------------
 // Row kernels: the last axis is reduced, a row folds into one state element.
+
+/// Sum of `f` over blocks of [`BLOCK`] elements, each folded by [`fold_lanes`], in
+/// order. (A plain loop rather than `Iterator::fold`, which is not inlined and so
+/// would not be compiled for the caller's vector width.)
+#[inline(always)]
+fn block_sum<T: Copy>(vals: &[T], f: impl Fn(f64, T) -> f64 + Copy) -> f64 {
+    let mut total = 0.0;
+    for b in vals.chunks(BLOCK) {
+        total += fold_lanes(b, 0.0, f, |a, b| a + b);
+    }
+    total
+}
 
 /// Fold `vals` with `LANES` independent accumulators, merged as a fixed tree.
 #[inline(always)]
@@ -52,17 +68,17 @@ fn fval<T: Element, const SKIP: bool>(x: T, nan_as: f64) -> f64 {
     }
 }
 
+#[inline(always)]
 fn sum_f<T: Element, const SKIP: bool>(vals: &[T]) -> f64 {
-    let add = |a: f64, b: f64| a + b;
-    vals.chunks(BLOCK)
-        .map(|b| fold_lanes(b, 0.0, |a, x| a + fval::<T, SKIP>(x, 0.0), add))
-        .fold(0.0, add)
+    block_sum(vals, |a, x| a + fval::<T, SKIP>(x, 0.0))
 }
 
+#[inline(always)]
 fn prod_f<T: Element, const SKIP: bool>(vals: &[T]) -> f64 {
     fold_lanes(vals, 1.0, |a, x| a * fval::<T, SKIP>(x, 1.0), |a, b| a * b)
 }
 
+#[inline(always)]
 fn count_valid<T: Element>(vals: &[T]) -> usize {
     if !T::DTYPE.is_float() {
         return vals.len();
@@ -76,35 +92,28 @@ fn count_valid<T: Element>(vals: &[T]) -> usize {
 }
 
 /// Count, mean (relative to `k`) and M2 of a row, by two passes (the row is in cache).
+#[inline(always)]
 fn row_moments<T: Element, const SKIP: bool>(vals: &[T], k: f64) -> (f64, f64, f64) {
     let n = if SKIP { count_valid(vals) } else { vals.len() } as f64;
     if n == 0.0 {
         return (0.0, 0.0, 0.0);
     }
-    let add = |a: f64, b: f64| a + b;
-    let shifted = |a: f64, x: T| a + (fval::<T, SKIP>(x, k) - k);
-    let mean = vals
-        .chunks(BLOCK)
-        .map(|b| fold_lanes(b, 0.0, shifted, add))
-        .fold(0.0, add)
-        / n;
-    let sq = |a: f64, x: T| {
+    let mean = block_sum(vals, |a, x| a + (fval::<T, SKIP>(x, k) - k)) / n;
+    let m2 = block_sum(vals, |a, x| {
         let d = x.to_f64() - k - mean;
         a + if SKIP && d.is_nan() { 0.0 } else { d * d }
-    };
-    let m2 = vals
-        .chunks(BLOCK)
-        .map(|b| fold_lanes(b, 0.0, sq, add))
-        .fold(0.0, add);
+    });
     (n, mean, m2)
 }
 
+#[inline(always)]
 fn ext_fold<T: Element, R: Rule>(vals: &[T]) -> T {
     let pick = |a: T, x: T| if R::take(x, a) { x } else { a };
     fold_lanes(vals, R::init::<T>(), pick, pick)
 }
 
 /// Fold a row into one arg state: find the extreme value, then its first position.
+#[inline(always)]
 fn arg_row<T: Element, R: Rule>(v: &mut T, j: &mut i64, vals: &[T], base: i64) {
     let m = ext_fold::<T, R>(vals);
     if R::SKIP_NAN && m.is_nan() {
@@ -123,17 +132,20 @@ fn arg_row<T: Element, R: Rule>(v: &mut T, j: &mut i64, vals: &[T], base: i64) {
     }
 }
 
+#[inline(always)]
 fn any_true<T: Element>(vals: &[T]) -> bool {
     vals.chunks(256)
         .any(|b| b.iter().fold(false, |a, x| a | x.is_true()))
 }
 
+#[inline(always)]
 fn all_true<T: Element>(vals: &[T]) -> bool {
     vals.chunks(256)
         .all(|b| b.iter().fold(true, |a, x| a & x.is_true()))
 }
 
 /// Fold the values of a row into state element `i` (last axis reduced).
+#[multiversion::multiversion(targets("x86_64+avx2"))]
 pub(super) fn fold_row<T: Element>(state: &mut State, op: ReduceOp, i: usize, vals: &[T], at: i64) {
     let skip = op.skips_nan();
     match state {
@@ -222,6 +234,7 @@ pub(super) fn fold_row<T: Element>(state: &mut State, op: ReduceOp, i: usize, va
 // ---------------------------------------------------------------------------------
 // Kept kernels: the last axis is kept, a row folds elementwise into a state row.
 
+#[inline(always)]
 fn kept_moments<T: Element, const SKIP: bool>(
     n: &mut [f64],
     m: &mut [f64],
@@ -271,6 +284,7 @@ fn kept_moments<T: Element, const SKIP: bool>(
 
 /// Fold the values of a row elementwise into `state[range]` (last axis kept); `at` is
 /// the global index of this row's values for arg reductions.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
 pub(super) fn fold_kept<T: Element>(
     state: &mut State,
     op: ReduceOp,
