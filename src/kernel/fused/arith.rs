@@ -22,8 +22,9 @@ pub(super) enum Reg {
 }
 
 impl Reg {
-    pub(super) fn new(d: DType) -> Reg {
-        with_dtype!(d, T => T::reg(vec![T::default(); TILE]))
+    /// A register for tiles of up to `len` elements (at most [`TILE`]).
+    pub(super) fn new(d: DType, len: usize) -> Reg {
+        with_dtype!(d, T => T::reg(vec![T::default(); len.min(TILE)]))
     }
 }
 

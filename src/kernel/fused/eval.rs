@@ -89,7 +89,13 @@ fn eval_frames(
 
     let mut regs: Vec<Vec<Reg>> = frames
         .iter()
-        .map(|_| program.dtypes.iter().map(|&d| Reg::new(d)).collect())
+        .map(|_| {
+            program
+                .dtypes
+                .iter()
+                .map(|&d| Reg::new(d, n.max(1)))
+                .collect()
+        })
         .collect();
     let mut sink = sink;
     let mut store = match &sink {
@@ -104,10 +110,12 @@ fn eval_frames(
             leaf_reg[*i] = ri;
         }
     }
-    let mut first_rows: Vec<Option<GenRow>> = vec![None; frames[0].len()];
+    // (Only paired frames need these; a single frame allocates nothing for them.)
+    let paired = frames.len() > 1;
+    let mut first_rows: Vec<Option<GenRow>> = vec![None; if paired { frames[0].len() } else { 0 }];
     // Per frame and leaf: the first frame's leaves that are the same generator, loaded
     // into a register of the same dtype.
-    let same_gen: Vec<Vec<Vec<usize>>> = frames
+    let same_gen: Vec<Vec<Vec<usize>>> = frames[..if paired { frames.len() } else { 0 }]
         .iter()
         .enumerate()
         .map(|(f, leaves)| {
@@ -129,11 +137,12 @@ fn eval_frames(
         .collect();
     // Per frame: the first frame's register each register reads instead of its own
     // (a shared generator row), and what each leaf's register holds.
-    let mut alias: Vec<Vec<Option<usize>>> = vec![vec![None; program.instrs.len()]; frames.len()];
+    let mut alias: Vec<Vec<Option<usize>>> =
+        vec![vec![None; if paired { program.instrs.len() } else { 0 }]; frames.len()];
     let mut loaded: Vec<Vec<RowKey>> = frames.iter().map(|l| vec![RowKey::None; l.len()]).collect();
     let mut lead = vec![0usize; nd - 1];
     let mut pos = vec![0usize; nd];
-    let mut gen_tmp = vec![0f64; TILE];
+    let mut gen_tmp = vec![0f64; TILE.min(n.max(1))];
     for r in 0..nrows {
         if !flat {
             // lead = unravel(r)
@@ -164,9 +173,9 @@ fn eval_frames(
                     let (before, rest) = regs_f.split_at_mut(ri);
                     let dst = &mut rest[0];
                     // Operand `k`: this frame's register, or the first frame's one it shares.
-                    let get = |k: usize| match (alias_f[k], first) {
-                        (Some(j), Some(regs0)) => &regs0[j],
-                        _ => &before[k],
+                    let get = |k: usize| match first {
+                        Some(regs0) => alias_f[k].map_or(&before[k], |j| &regs0[j]),
+                        None => &before[k],
                     };
                     match ins {
                         Instr::Leaf(i) => {
@@ -178,13 +187,15 @@ fn eval_frames(
                                     .map(|&j| leaf_reg[j]),
                                 _ => None,
                             };
-                            if f == 0 && frames.len() > 1 {
+                            if f == 0 && paired {
                                 first_rows[*i] = match key {
                                     RowKey::Gen(g, _) => Some(g),
                                     _ => None,
                                 };
                             }
-                            alias_f[ri] = shared;
+                            if paired {
+                                alias_f[ri] = shared;
+                            }
                             if shared.is_some() {
                                 loaded[f][*i] = RowKey::None;
                             } else if key == RowKey::None || loaded[f][*i] != key {
@@ -208,9 +219,9 @@ fn eval_frames(
                     }
                 }
                 let last = regs_f.len() - 1;
-                let res = match (alias_f[last], first) {
-                    (Some(j), Some(regs0)) => &regs0[j],
-                    _ => &regs_f[last],
+                let res = match first {
+                    Some(regs0) => alias_f[last].map_or(&regs_f[last], |j| &regs0[j]),
+                    None => &regs_f[last],
                 };
                 match (&mut sink, &mut store) {
                     (Sink::Reduce(acc), _) => {
