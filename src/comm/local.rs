@@ -1,6 +1,9 @@
 //! [`LocalComm`]: a job of one rank, in-process, without MPI.
 
-use super::{Comm, NodeInfo};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use super::{Comm, NodeInfo, Tag};
 use crate::error::{Error, Result};
 
 /// A communicator for a job of exactly one rank, in this process.
@@ -17,15 +20,25 @@ use crate::error::{Error, Result};
 /// assert_eq!(comm.all_gather_bytes(b"hi")?, vec![b"hi".to_vec()]);
 /// # Ok::<(), chunkwise::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// Messages a rank sends to itself ([`Comm::post_send`] to rank 0) wait in a queue
+/// until [`Comm::try_recv`] or [`Comm::recv`] takes them.
+#[derive(Debug, Default)]
 pub struct LocalComm {
-    _private: (),
+    /// Messages sent to this rank, oldest first.
+    inbox: RefCell<VecDeque<(Tag, Vec<u8>)>>,
 }
 
 impl LocalComm {
     /// A one-rank, in-process communicator.
     pub fn new() -> Self {
-        LocalComm { _private: () }
+        LocalComm::default()
+    }
+
+    fn take(&self, tag: Tag) -> Option<Vec<u8>> {
+        let mut inbox = self.inbox.borrow_mut();
+        let at = inbox.iter().position(|(t, _)| *t == tag)?;
+        inbox.remove(at).map(|(_, m)| m)
     }
 }
 
@@ -74,6 +87,42 @@ impl Comm for LocalComm {
 
     fn all_reduce_max_u64(&self, value: u64) -> Result<u64> {
         Ok(value)
+    }
+
+    fn post_send(&self, dest: usize, tag: Tag, data: Vec<u8>) -> Result<()> {
+        if dest != 0 {
+            return Err(Error::Comm(format!(
+                "send to rank {dest}, but the job has 1 rank (rank 0)"
+            )));
+        }
+        self.inbox.borrow_mut().push_back((tag, data));
+        Ok(())
+    }
+
+    fn try_recv(&self, tag: Tag) -> Result<Option<(usize, Vec<u8>)>> {
+        Ok(self.take(tag).map(|m| (0, m)))
+    }
+
+    fn recv(&self, src: usize, tag: Tag) -> Result<Vec<u8>> {
+        if src != 0 {
+            return Err(Error::Comm(format!(
+                "receive from rank {src}, but the job has 1 rank (rank 0)"
+            )));
+        }
+        self.take(tag).ok_or_else(|| {
+            Error::Comm(format!(
+                "receive of a {tag:?} message on a one-rank job, but none was sent: it would \
+                 wait forever"
+            ))
+        })
+    }
+
+    fn progress(&self) -> Result<usize> {
+        Ok(0)
+    }
+
+    fn wait_sends(&self) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -135,6 +184,27 @@ mod tests {
         assert!(comm.any(true).unwrap());
         assert!(!comm.any(false).unwrap());
         comm.barrier().unwrap();
+    }
+
+    #[test]
+    fn messages_to_self_arrive_in_order_per_tag() {
+        let comm = LocalComm::new();
+        assert_eq!(comm.try_recv(Tag::Data).unwrap(), None);
+        comm.post_send(0, Tag::Data, vec![1]).unwrap();
+        comm.post_send(0, Tag::Abort, vec![9]).unwrap();
+        comm.post_send(0, Tag::Data, vec![2, 2]).unwrap();
+        assert_eq!(comm.progress().unwrap(), 0);
+        assert_eq!(comm.try_recv(Tag::Data).unwrap(), Some((0, vec![1])));
+        assert_eq!(comm.recv(0, Tag::Data).unwrap(), vec![2, 2]);
+        assert_eq!(comm.try_recv(Tag::Data).unwrap(), None);
+        assert_eq!(comm.try_recv(Tag::Abort).unwrap(), Some((0, vec![9])));
+        let err = comm.recv(0, Tag::Data).unwrap_err();
+        assert!(
+            matches!(err, Error::Comm(ref m) if m.contains("wait forever")),
+            "{err}"
+        );
+        assert!(comm.post_send(1, Tag::Data, vec![]).is_err());
+        comm.wait_sends().unwrap();
     }
 
     #[test]

@@ -33,17 +33,18 @@
 //! neither `Send` nor `Sync`: the compiler keeps it on its thread. Worker
 //! threads (the rayon pool) compute chunks and hand them back to that thread.
 //!
-//! # Point-to-point transfers (planned)
+//! # Point-to-point transfers
 //!
-//! The executor will move chunks with non-blocking point-to-point messages.
-//! The trait is shaped for that addition: it is object-safe, takes `&self`,
-//! and [`MpiComm`] works on its own duplicate of `MPI_COMM_WORLD`, so the
-//! tags of chunkwise's messages can never match a message of the host
-//! program (in-situ use). The planned methods take buffers *by value*
-//! (`post_send(dest, tag, Vec<u8>) -> SendId`, `post_recv(src, tag, len) ->
-//! RecvId`, `test_some() -> completed transfers`): the communicator owns
-//! every buffer while its request is in flight, so no request can outlive
-//! its buffer and none is dropped unfinished.
+//! The executor moves chunks with non-blocking point-to-point messages:
+//! [`Comm::post_send`] hands a buffer *by value* to the communicator, which owns
+//! it until the transfer completes (so no request can outlive its buffer, and
+//! none is dropped unfinished); [`Comm::try_recv`] returns a whole message that
+//! has arrived, without blocking; [`Comm::recv`] blocks for one from a given
+//! rank; [`Comm::progress`] completes finished sends and [`Comm::wait_sends`]
+//! waits for all of them. A message is a `Vec<u8>` of any length: longer than
+//! one MPI call can move (2^31 - 1 elements), it travels in pieces and arrives
+//! whole. Messages between two ranks with the same [`Tag`] arrive in the order
+//! they were posted (MPI's non-overtaking rule).
 
 mod local;
 mod mpi_comm;
@@ -90,6 +91,32 @@ pub enum ThreadLevel {
     Serialized,
     /// `MPI_THREAD_MULTIPLE`: any thread calls MPI at any time.
     Multiple,
+}
+
+/// What a point-to-point message carries; messages of different tags never match
+/// each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tag {
+    /// A chunk or partial result for a task on the receiving rank.
+    Data,
+    /// "Stop: a rank failed" (the executor's collective errors).
+    Abort,
+    /// Batched progress counters, for rank 0.
+    Progress,
+    /// The driver's requests and replies (interactive sessions).
+    Control,
+}
+
+impl Tag {
+    /// The MPI tag number (small, positive: every MPI allows at least 32767).
+    pub fn code(self) -> i32 {
+        match self {
+            Tag::Data => 11,
+            Tag::Abort => 12,
+            Tag::Progress => 13,
+            Tag::Control => 14,
+        }
+    }
 }
 
 /// The runtime's view of the other ranks of the job.
@@ -173,6 +200,33 @@ pub trait Comm {
     fn any(&self, flag: bool) -> Result<bool> {
         Ok(self.all_reduce_max_u64(u64::from(flag))? != 0)
     }
+
+    /// Start sending `data` to rank `dest` and return at once; the communicator
+    /// owns the buffer until the transfer completes (see [`progress`](Self::progress)).
+    /// Sending to oneself is allowed (the message is delivered locally).
+    ///
+    /// # Errors
+    /// [`Error::Comm`](crate::Error::Comm) if `dest` is not a rank of the job.
+    fn post_send(&self, dest: usize, tag: Tag, data: Vec<u8>) -> Result<()>;
+
+    /// A whole message with `tag` that has arrived from any rank, as
+    /// `(source rank, bytes)`, or `None` if there is none yet. Does not block
+    /// (except to take the rest of a message whose first piece has arrived).
+    fn try_recv(&self, tag: Tag) -> Result<Option<(usize, Vec<u8>)>>;
+
+    /// The next message with `tag` from rank `src`, waiting for it.
+    ///
+    /// # Errors
+    /// [`Error::Comm`](crate::Error::Comm) if `src` is not a rank of the job, or
+    /// (on a one-rank job) if no such message was sent: it would wait forever.
+    fn recv(&self, src: usize, tag: Tag) -> Result<Vec<u8>>;
+
+    /// Complete the sends that have finished (freeing their buffers) and return
+    /// how many are still in flight. Does not block.
+    fn progress(&self) -> Result<usize>;
+
+    /// Wait until every posted send has completed.
+    fn wait_sends(&self) -> Result<()>;
 }
 
 #[cfg(test)]
