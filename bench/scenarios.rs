@@ -16,6 +16,7 @@
 //! Each measurement is the median of `--runs` runs after one warm-up run.
 
 use anyhow::{bail, Context, Result};
+use chunkwise::comm::LocalComm;
 use chunkwise::exec::{execute, ExecOptions, TaskRunner};
 use chunkwise::graph::{DimMap, Edge, Graph, Layer, LayerId};
 use chunkwise::prelude::*;
@@ -153,6 +154,10 @@ impl TaskRunner for Noop {
     fn nbytes(&self, _: &()) -> usize {
         0
     }
+    fn encode(&self, _: &(), _: &mut Vec<u8>) {}
+    fn decode(&self, _: &[u8]) -> chunkwise::Result<()> {
+        Ok(())
+    }
 }
 
 /// A 1-D source layer of `n` tasks and a tree of fan-in 16 above it, down to one task.
@@ -198,7 +203,13 @@ fn overhead(a: &Args) -> Result<()> {
             .build()
             .context("building the thread pool")?;
         let (med, times, stats) = median_of(a.runs, || {
-            let (_, stats) = execute(&graph, &Noop, &pool, &ExecOptions::default())?;
+            let (_, stats) = execute(
+                &graph,
+                &Noop,
+                &pool,
+                &LocalComm::new(),
+                &ExecOptions::default(),
+            )?;
             Ok(stats)
         })?;
         if stats.tasks_run != ntasks {

@@ -1,15 +1,16 @@
 //! `chunkwise demo`: real computations on generated data, printed with their
 //! plans, timings and the values they should come close to.
 //!
-//! Under `mpirun` every rank runs the same program (in this version each rank
-//! computes the whole result with its own threads; the runtime that shares the work
-//! across ranks comes next) and rank 0 checks that every rank got the same bits.
+//! Under `mpirun` every rank runs the same program, the ranks share the work (each
+//! computes the chunks it owns and sends them where they are read), every rank gets
+//! the results, and rank 0 checks that every rank got the same bits.
 
 use anyhow::{Context, Result};
 use chunkwise::comm::Comm;
 use chunkwise::prelude::*;
 use chunkwise::session::{Config, Session};
 use std::fmt::Write as _;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// Demo settings.
@@ -32,13 +33,14 @@ pub struct DemoArgs {
     pub explain: bool,
 }
 
-pub fn run(comm: &dyn Comm, args: &DemoArgs) -> Result<()> {
+pub fn run(comm: Rc<dyn Comm>, args: &DemoArgs) -> Result<()> {
     let mut config = Config::from_env()?;
     if std::env::var_os("CHUNKWISE_THREADS").is_none() {
         // Ranks on one node share its cores.
         config.threads = (config.threads / comm.node().local_size.max(1)).max(1);
     }
-    let session = Session::new(config)?;
+    let session = Session::with_comm(config, comm.clone())?;
+    let comm = session.comm();
     let mut out = String::new();
     let mut bits: Vec<u8> = Vec::new();
     let root = comm.rank() == 0;

@@ -49,6 +49,59 @@ impl Error {
     pub fn internal(msg: impl fmt::Display) -> Self {
         Error::Internal(msg.to_string())
     }
+
+    /// The message without the phase prefix.
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Plan(m)
+            | Error::Io(m)
+            | Error::Comm(m)
+            | Error::ResourcesExhausted(m)
+            | Error::Compute(m)
+            | Error::Internal(m) => m,
+        }
+    }
+
+    /// The same kind of error with another message.
+    pub fn with_message(&self, m: String) -> Self {
+        match self {
+            Error::Plan(_) => Error::Plan(m),
+            Error::Io(_) => Error::Io(m),
+            Error::Comm(_) => Error::Comm(m),
+            Error::ResourcesExhausted(_) => Error::ResourcesExhausted(m),
+            Error::Compute(_) => Error::Compute(m),
+            Error::Internal(_) => Error::Internal(m),
+        }
+    }
+
+    /// Bytes to send this error to other ranks ([`Error::from_bytes`] reads them).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let kind = match self {
+            Error::Plan(_) => 0u8,
+            Error::Io(_) => 1,
+            Error::Comm(_) => 2,
+            Error::ResourcesExhausted(_) => 3,
+            Error::Compute(_) => 4,
+            Error::Internal(_) => 5,
+        };
+        let mut b = vec![kind];
+        b.extend_from_slice(self.message().as_bytes());
+        b
+    }
+
+    /// An error sent by another rank ([`Error::to_bytes`]); `None` for no bytes.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let (&kind, msg) = b.split_first()?;
+        let m = String::from_utf8_lossy(msg).into_owned();
+        Some(match kind {
+            0 => Error::Plan(m),
+            1 => Error::Io(m),
+            2 => Error::Comm(m),
+            3 => Error::ResourcesExhausted(m),
+            4 => Error::Compute(m),
+            _ => Error::Internal(m),
+        })
+    }
 }
 
 /// Return early with a [`Error::Plan`] built like `format!`.

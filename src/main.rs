@@ -47,7 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info => info(),
         Command::Demo(args) => {
             let comm = MpiComm::init().context("could not start MPI")?;
-            demo::run(&comm, &args)
+            demo::run(std::rc::Rc::new(comm), &args)
         }
     }
 }

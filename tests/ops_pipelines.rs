@@ -224,10 +224,13 @@ fn step(p: &Pair, kind: u8, seed: u64) -> Option<Pair> {
     }
 }
 
-/// One shuffling session for all cases.
-fn shuffled() -> &'static chunkwise::session::Session {
-    static S: std::sync::OnceLock<chunkwise::session::Session> = std::sync::OnceLock::new();
-    S.get_or_init(|| session(3, Some(2024)))
+thread_local! {
+    /// One shuffling session for all cases (of this test thread).
+    static SHUFFLED: std::rc::Rc<chunkwise::session::Session> = std::rc::Rc::new(session(3, Some(2024)));
+}
+
+fn shuffled() -> std::rc::Rc<chunkwise::session::Session> {
+    SHUFFLED.with(|s| s.clone())
 }
 
 proptest! {
@@ -265,7 +268,7 @@ proptest! {
         };
         check(&got.to_f64(), &what);
         // A shuffled task order on three threads gives the same.
-        check(&p.lazy.compute_with(shuffled()).unwrap().to_f64(), &format!("shuffled\n{what}"));
+        check(&p.lazy.compute_with(&shuffled()).unwrap().to_f64(), &format!("shuffled\n{what}"));
         if p.ints {
             // The same plan reduced gives the eager sum.
             let total = eval::<i64>(&p.lazy.sum(None, false).unwrap());

@@ -203,7 +203,7 @@ impl Array {
     /// # Collective
     /// Under MPI, call on every rank in the same order.
     pub fn compute(&self) -> Result<Chunk> {
-        self.compute_with(session::global()?)
+        self.compute_with(&*session::global()?)
     }
 
     /// Compute with a given session.
@@ -220,7 +220,7 @@ impl Array {
     /// Compute and keep the chunks in memory; later plans start from them
     /// (dask's `persist`).
     pub fn persist(&self) -> Result<Array> {
-        self.persist_with(session::global()?)
+        self.persist_with(&*session::global()?)
     }
 
     /// [`persist`](Self::persist) with a given session.

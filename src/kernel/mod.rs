@@ -7,5 +7,6 @@ pub mod fused;
 pub mod generate;
 pub mod reduce;
 pub mod structure;
+pub mod wire;
 
 pub use chunk::{cast_scalar, Chunk, ChunkView, Element};

@@ -13,7 +13,7 @@ use crate::graph::{DimMap, Edge, Graph, Layer, LayerId};
 use crate::kernel::generate::GenSpec;
 use crate::kernel::reduce::{Partial, ReduceOp};
 use crate::kernel::structure::DimSlice;
-use crate::kernel::Chunk;
+use crate::kernel::{wire, Chunk};
 use crate::meta::{boundaries, ChunkGrid, DType};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +29,43 @@ pub enum Value {
 impl Value {
     pub fn chunk(c: Chunk) -> Value {
         Value::Chunk(Arc::new(c))
+    }
+
+    /// Append the bytes of this value: `0` and a chunk, or `1`, the number of
+    /// fields and each field (chunks as in [`crate::kernel::wire`]).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Chunk(c) => {
+                out.push(0);
+                wire::encode_chunk(c, out);
+            }
+            Value::Partial(p) => {
+                out.push(1);
+                out.push(p.fields.len() as u8);
+                for f in &p.fields {
+                    wire::encode_chunk(f, out);
+                }
+            }
+        }
+    }
+
+    /// A value from the bytes of [`encode`](Self::encode).
+    pub fn decode(bytes: &[u8]) -> Result<Value> {
+        let bad = || Error::Comm("received a malformed value".to_string());
+        match bytes.split_first() {
+            Some((0, rest)) => Ok(Value::chunk(wire::decode_chunk(rest)?.0)),
+            Some((1, rest)) => {
+                let (&n, mut rest) = rest.split_first().ok_or_else(bad)?;
+                let mut fields = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    let (c, used) = wire::decode_chunk(rest)?;
+                    fields.push(c);
+                    rest = &rest[used..];
+                }
+                Ok(Value::Partial(Partial { fields }))
+            }
+            _ => Err(bad()),
+        }
     }
 }
 
@@ -572,5 +609,11 @@ impl TaskRunner for Lowered {
             Value::Chunk(c) => c.nbytes(),
             Value::Partial(p) => p.nbytes(),
         }
+    }
+    fn encode(&self, v: &Value, out: &mut Vec<u8>) {
+        v.encode(out)
+    }
+    fn decode(&self, bytes: &[u8]) -> Result<Value> {
+        Value::decode(bytes)
     }
 }

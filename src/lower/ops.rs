@@ -196,7 +196,7 @@ pub(super) fn run(
             let out = f(c, &idx).map_err(|e| {
                 Error::Compute(format!(
                     "map_blocks({name}) failed on chunk {idx:?}: {}",
-                    strip_phase(&e)
+                    e.message()
                 ))
             })?;
             if out.shape() != shape.as_slice() || out.dtype() != plan.dtypes[li] {
@@ -330,15 +330,4 @@ fn invert(map: &[Option<usize>], leaf_nd: usize) -> Vec<Option<usize>> {
         }
     }
     out
-}
-
-fn strip_phase(e: &Error) -> String {
-    match e {
-        Error::Plan(m)
-        | Error::Io(m)
-        | Error::Comm(m)
-        | Error::ResourcesExhausted(m)
-        | Error::Compute(m)
-        | Error::Internal(m) => m.clone(),
-    }
 }

@@ -3,6 +3,7 @@
 
 pub mod topology;
 
+use crate::comm::{Comm, LocalComm};
 use crate::error::{Error, Result};
 use crate::exec::{self, ExecOptions, ExecStats};
 use crate::expr::Expr;
@@ -10,8 +11,9 @@ use crate::kernel::structure::{self, Piece};
 use crate::kernel::Chunk;
 use crate::lower::{self, Lowered, Value};
 use crate::optimize::{self, Optimized};
+use std::cell::RefCell;
 use std::fmt::Write;
-use std::sync::OnceLock;
+use std::rc::Rc;
 
 /// Settings of a session. Built from the environment by [`Config::from_env`]
 /// (`CHUNKWISE_THREADS`, `CHUNKWISE_MEMORY_LIMIT`).
@@ -88,10 +90,14 @@ fn physical_memory() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// A running session: configuration and this rank's thread pool.
+/// A running session: configuration, this rank's thread pool, and the job's ranks.
+///
+/// A session lives on the thread that talks to the other ranks (MPI is called from
+/// one thread), so it is neither `Send` nor `Sync`.
 pub struct Session {
     config: Config,
     pool: rayon::ThreadPool,
+    comm: Rc<dyn Comm>,
 }
 
 /// A plan ready to run, and how it was made.
@@ -101,17 +107,37 @@ pub struct Planned {
 }
 
 impl Session {
+    /// A one-rank session in this process (no MPI).
     pub fn new(config: Config) -> Result<Session> {
+        Session::with_comm(config, Rc::new(LocalComm::new()))
+    }
+
+    /// A session over the ranks of `comm`: every rank of the job creates one, and
+    /// computations are shared among them.
+    pub fn with_comm(config: Config, comm: Rc<dyn Comm>) -> Result<Session> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads.max(1))
             .thread_name(|i| format!("chunkwise-worker-{i}"))
             .build()
             .map_err(|e| Error::internal(format!("cannot start the thread pool: {e}")))?;
-        Ok(Session { config, pool })
+        Ok(Session { config, pool, comm })
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The job's ranks.
+    pub fn comm(&self) -> &dyn Comm {
+        &*self.comm
+    }
+
+    /// Make this the session that [`global`] returns on this thread (what
+    /// `Array::compute` uses). The binary installs one over MPI at start-up.
+    pub fn install(self) -> Rc<Session> {
+        let s = Rc::new(self);
+        GLOBAL.with(|g| *g.borrow_mut() = Some(s.clone()));
+        s
     }
 
     /// Optimise and lower `e`.
@@ -129,8 +155,13 @@ impl Session {
             max_wave: 0,
             shuffle_seed: self.config.shuffle_seed,
         };
-        let (mut outputs, stats) =
-            exec::execute(&planned.lowered.graph, &planned.lowered, &self.pool, &opts)?;
+        let (mut outputs, stats) = exec::execute(
+            &planned.lowered.graph,
+            &planned.lowered,
+            &self.pool,
+            &*self.comm,
+            &opts,
+        )?;
         let out = planned.lowered.output;
         let mut chunks = outputs.remove(&out).unwrap_or_default();
         let n = planned.lowered.graph.layer(out).num_tasks();
@@ -230,14 +261,21 @@ impl Session {
     }
 }
 
-static GLOBAL: OnceLock<std::result::Result<Session, Error>> = OnceLock::new();
+thread_local! {
+    static GLOBAL: RefCell<Option<Rc<Session>>> = const { RefCell::new(None) };
+}
 
-/// The process-wide default session, configured from the environment on first use.
-pub fn global() -> Result<&'static Session> {
-    GLOBAL
-        .get_or_init(|| Session::new(Config::from_env()?))
-        .as_ref()
-        .map_err(|e| e.clone())
+/// This thread's default session: the one [`Session::install`]ed, or else a
+/// one-rank session configured from the environment, made on first use.
+pub fn global() -> Result<Rc<Session>> {
+    GLOBAL.with(|g| {
+        if let Some(s) = g.borrow().as_ref() {
+            return Ok(s.clone());
+        }
+        let s = Rc::new(Session::new(Config::from_env()?)?);
+        *g.borrow_mut() = Some(s.clone());
+        Ok(s)
+    })
 }
 
 #[cfg(test)]
