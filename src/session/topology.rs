@@ -1,5 +1,6 @@
 //! Where the job runs: one line per rank (host, node-local rank, cores, CPU
-//! binding, threads) and the libraries it runs on (MPI, HDF5).
+//! binding, threads, the cores its worker pool is pinned to) and the
+//! libraries it runs on (MPI, HDF5).
 //!
 //! [`info_report`] is what `chunkwise info` prints. Gathering the facts of a
 //! rank never fails: what cannot be found out reads `unknown (…why…)`, so a
@@ -12,7 +13,8 @@ use hwlocality::cpu::binding::CpuBindingFlags;
 use hwlocality::object::types::ObjectType;
 use hwlocality::Topology;
 
-use crate::comm::Comm;
+use super::pinning;
+use crate::comm::{Comm, NodeInfo};
 use crate::error::{Error, Result};
 
 /// Separates the fields of one rank's record on the wire.
@@ -30,11 +32,12 @@ struct RankFacts {
     pus: String,
     binding: String,
     threads: String,
+    pool: String,
     mpi_library: String,
     hdf5_library: String,
 }
 
-const FIELD_COUNT: usize = 11;
+const FIELD_COUNT: usize = 12;
 
 impl RankFacts {
     fn fields(&self) -> [&str; FIELD_COUNT] {
@@ -48,6 +51,7 @@ impl RankFacts {
             &self.pus,
             &self.binding,
             &self.threads,
+            &self.pool,
             &self.mpi_library,
             &self.hdf5_library,
         ]
@@ -99,8 +103,9 @@ impl RankFacts {
             pus: field(6),
             binding: field(7),
             threads: field(8),
-            mpi_library: field(9),
-            hdf5_library: field(10),
+            pool: field(9),
+            mpi_library: field(10),
+            hdf5_library: field(11),
         })
     }
 }
@@ -109,9 +114,15 @@ impl RankFacts {
 ///
 /// Every rank gathers its own facts (hostname, node-local rank, the
 /// machine's cores and processing units (PUs) and this rank's current CPU
-/// binding from hwloc, the threads it may run, the MPI and HDF5 library
-/// versions) and all ranks exchange them; every rank returns the same text.
-/// Print it on one rank only (rank 0).
+/// binding from hwloc, the threads it may run, the worker pool it would
+/// run — threads and the cores they are pinned to, from
+/// [`pinning::plan_for`], checked by starting such a pool — and the MPI and
+/// HDF5 library versions) and all ranks exchange them; every rank returns
+/// the same text. Print it on one rank only (rank 0).
+///
+/// Each rank's line ends with `pool=` and the plan's summary (which may
+/// contain spaces), for example `pool=1 thread on core 0 (bound by the
+/// launcher)`.
 ///
 /// # Collective
 /// Call on every rank, in the same order as the other collectives.
@@ -177,7 +188,7 @@ fn render(node_count: usize, facts: &[RankFacts]) -> String {
     }
     for f in facts {
         out.push_str(&format!(
-            "rank {}/{size}: host={} node={} local_rank={}/{} cores={} pus={} bound_to={} threads={}\n",
+            "rank {}/{size}: host={} node={} local_rank={}/{} cores={} pus={} bound_to={} threads={} pool={}\n",
             f.rank,
             f.host,
             f.node_index,
@@ -186,7 +197,8 @@ fn render(node_count: usize, facts: &[RankFacts]) -> String {
             f.cores,
             f.pus,
             f.binding,
-            f.threads
+            f.threads,
+            f.pool
         ));
     }
     out
@@ -270,9 +282,29 @@ fn local_facts<C: Comm + ?Sized>(comm: &C) -> RankFacts {
         pus,
         binding: binding.replace(' ', ""),
         threads,
+        pool: pool_facts(&node),
         mpi_library: comm.library_version(),
         hdf5_library: format!("{major}.{minor}.{patch}"),
     }
+}
+
+/// The worker pool this rank would run: its pin plan's summary, checked by
+/// starting a pool from the plan and reading back where each worker is
+/// bound. A failed check is reported in the text, never as an error.
+fn pool_facts(node: &NodeInfo) -> String {
+    let plan = pinning::plan_for(node);
+    let mut text = plan.summary();
+    if plan.is_pinned() {
+        match pinning::pinned_pool_builder(&plan, plan.threads()).build() {
+            Ok(pool) => {
+                if let Err(e) = plan.check_pool(&pool) {
+                    text.push_str(&format!("; pinning failed: {e}"));
+                }
+            }
+            Err(e) => text.push_str(&format!("; pinning unknown(cannot start a pool: {e})")),
+        }
+    }
+    text
 }
 
 fn hostname_from_kernel() -> String {
@@ -299,6 +331,7 @@ mod tests {
             pus: "16".into(),
             binding: "0-3(4PUs)".into(),
             threads: "4".into(),
+            pool: format!("2 threads on cores {}-{}", 2 * rank, 2 * rank + 1),
             mpi_library: mpi.into(),
             hdf5_library: "1.10.8".into(),
         }
@@ -348,11 +381,46 @@ mod tests {
     }
 
     #[test]
+    fn the_pool_ends_each_rank_line_spaces_and_all() {
+        let mut f = sample(1, "MPI X");
+        f.pool = "1 thread on core 0 (bound by the launcher)".into();
+        let text = render(1, &[sample(0, "MPI X"), f]);
+        assert!(
+            text.contains(" threads=4 pool=2 threads on cores 0-1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" pool=1 thread on core 0 (bound by the launcher)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn report_over_local_comm_names_the_only_rank() {
         let text = info_report(&LocalComm::new()).unwrap();
         assert!(text.contains(": 1 rank on 1 node\n"), "{text}");
         assert!(text.contains("\nrank 0/1: host="), "{text}");
         assert!(text.contains("HDF5 library: 1."), "{text}");
         assert_eq!(text.lines().filter(|l| l.starts_with("rank ")).count(), 1);
+    }
+
+    /// The pool field is the plan's summary, checked: one rank alone on a
+    /// node gets every core it may use (or its launcher binding), and no
+    /// worker failed to pin.
+    #[test]
+    fn report_over_local_comm_shows_a_checked_pool() {
+        let text = info_report(&LocalComm::new()).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("rank 0/1: "))
+            .expect("rank line");
+        let pool = line.split_once(" pool=").expect("pool field").1;
+        let plan = pinning::plan_for(&LocalComm::new().node());
+        assert_eq!(pool, plan.summary(), "{line}");
+        assert!(!pool.contains("pinning failed"), "{line}");
+        if plan.is_pinned() {
+            assert!(!plan.core_indices().is_empty());
+            assert!(!pool.contains("shared"), "one rank shares nothing: {line}");
+        }
     }
 }
