@@ -1,5 +1,9 @@
 //! [`MpiComm`]: the ranks of an MPI job, over rsmpi.
 
+mod p2p;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -16,6 +20,10 @@ use crate::error::{Error, Result};
 /// Largest piece moved by one `MPI_Bcast` (rsmpi counts elements in `i32`).
 const BROADCAST_PIECE: usize = 1 << 30;
 
+/// Largest piece of a point-to-point message moved by one `MPI_Isend`
+/// (plus the 8-byte length trailer of its first piece); see `p2p`.
+const SEND_PIECE: usize = 1 << 30;
+
 /// The world of an MPI job: every rank started by `mpirun` (or a world of one
 /// when the binary was started without it: an MPI singleton).
 ///
@@ -26,6 +34,34 @@ const BROADCAST_PIECE: usize = 1 << 30;
 /// It communicates on its own duplicate of `MPI_COMM_WORLD`, so chunkwise's
 /// messages never mix with other MPI traffic of the process.
 ///
+/// # Point-to-point messages
+///
+/// [`Comm::post_send`] takes the buffer and starts `MPI_Isend`s from it at
+/// once (one per piece: a message longer than 1 GiB travels in pieces of
+/// 1 GiB and arrives whole); the buffer is freed when
+/// [`Comm::progress`] or [`Comm::wait_sends`] finds its sends complete.
+/// Messages are sent from the caller's buffer without copying; the
+/// communicator appends an 8-byte length to it, so a buffer with 8 bytes of
+/// spare capacity is not reallocated. A message a rank sends to itself never
+/// goes through MPI: it waits in a queue until [`Comm::try_recv`] or
+/// [`Comm::recv`] takes it, so it is never "in flight", and [`Comm::recv`]
+/// from the rank itself with no such message queued is an error (it would
+/// wait forever).
+///
+/// A send completes when MPI is done with the buffer: at once for small
+/// messages (MPI copies them), only once the destination has started
+/// receiving for large ones. So [`Comm::wait_sends`] waits for the
+/// destinations to call [`Comm::try_recv`] or [`Comm::recv`], and the
+/// receiving side progresses when the sending rank calls into MPI (any
+/// method of this type): call [`Comm::progress`] regularly while sends are
+/// in flight.
+///
+/// Dropping an `MpiComm` is collective, like the `MPI_Finalize` it calls:
+/// every rank first completes its in-flight sends while receiving and
+/// discarding any message still addressed to it, so no rank waits for a
+/// receive that will never be posted (after an error, say); then all agree
+/// they are done (a non-blocking barrier) before MPI is finalised.
+///
 /// ```no_run
 /// use chunkwise::comm::{Comm, MpiComm};
 /// let comm = MpiComm::init()?; // collective over the whole job
@@ -34,14 +70,22 @@ const BROADCAST_PIECE: usize = 1 << 30;
 /// # Ok::<(), chunkwise::Error>(())
 /// ```
 pub struct MpiComm {
-    // Field order matters: fields drop in declaration order, and the
-    // communicators must be freed before `universe` finalises MPI.
+    // Field order matters: fields drop in declaration order; the sends must
+    // complete before their communicator is freed, and the communicators
+    // must be freed before `universe` finalises MPI.
+    /// Messages posted to other ranks whose sends have not all completed,
+    /// oldest first. Each owns its buffer.
+    sends: RefCell<Vec<p2p::OwnedSend>>,
     world: SimpleCommunicator,
     rank: usize,
     size: usize,
     node: NodeInfo,
     library_version: String,
     thread_level: ThreadLevel,
+    /// Messages this rank sent to itself and has not received, oldest first.
+    to_self: RefCell<HashMap<Tag, VecDeque<Vec<u8>>>>,
+    /// The largest piece of a message sent, in bytes: `1..=p2p::MAX_PIECE`.
+    piece_size: Cell<usize>,
     universe: Universe,
     /// MPI is called from the creating thread only: not `Send`, not `Sync`.
     _one_thread: PhantomData<*const ()>,
@@ -106,12 +150,15 @@ impl MpiComm {
         let size = to_usize(world.size(), "size")?;
         let node = node_info(&world, rank, size)?;
         Ok(MpiComm {
+            sends: RefCell::new(Vec::new()),
             world,
             rank,
             size,
             node,
             library_version,
             thread_level: provided,
+            to_self: RefCell::new(HashMap::new()),
+            piece_size: Cell::new(SEND_PIECE),
             universe,
             _one_thread: PhantomData,
         })
@@ -126,6 +173,71 @@ impl MpiComm {
     /// available), when the launcher set one.
     pub fn universe_size(&self) -> Option<usize> {
         self.universe.size()
+    }
+
+    /// Cut the messages this rank sends from now on into pieces of at most
+    /// `bytes` bytes (1 GiB by default), so tests can send multi-piece
+    /// messages without allocating gigabytes. Receivers need no matching
+    /// setting: a message says how long it is.
+    ///
+    /// # Errors
+    /// [`Error::Comm`] unless `1 <= bytes <= 2^31 - 9`.
+    #[doc(hidden)]
+    pub fn set_piece_size_for_tests(&self, bytes: usize) -> Result<()> {
+        if bytes == 0 || bytes > p2p::MAX_PIECE {
+            return Err(Error::Comm(format!(
+                "piece size {bytes} on rank {}: it must be between 1 and {} bytes",
+                self.rank,
+                p2p::MAX_PIECE
+            )));
+        }
+        self.piece_size.set(bytes);
+        Ok(())
+    }
+
+    /// An [`Error::Comm`] unless `peer` is a rank of the job; `what` says
+    /// what was attempted ("send a Data message to").
+    fn check_rank(&self, peer: usize, what: fmt::Arguments<'_>) -> Result<()> {
+        if peer < self.size {
+            return Ok(());
+        }
+        Err(Error::Comm(format!(
+            "rank {} tried to {what} rank {peer}, but the job has {} ranks (0..{})",
+            self.rank, self.size, self.size
+        )))
+    }
+
+    fn take_from_self(&self, tag: Tag) -> Option<Vec<u8>> {
+        self.to_self.borrow_mut().get_mut(&tag)?.pop_front()
+    }
+}
+
+impl Drop for MpiComm {
+    /// Complete every in-flight send before MPI is finalised, receiving and
+    /// discarding messages still addressed to this rank meanwhile (their
+    /// senders may be waiting for that), then agree with the other ranks
+    /// that all are done: the NBX pattern (non-blocking barrier entered once
+    /// this rank's sends are complete). Collective, like `MPI_Finalize`.
+    fn drop(&mut self) {
+        let sends = self.sends.get_mut();
+        let mut barrier = None;
+        loop {
+            sends.retain_mut(|send| !send.test());
+            if sends.is_empty() && barrier.is_none() {
+                barrier = Some(self.world.immediate_barrier());
+            }
+            let discarded = p2p::discard_one(&self.world);
+            if let Some(request) = barrier.take() {
+                match request.test() {
+                    Ok(_) => break,
+                    Err(request) => barrier = Some(request),
+                }
+            }
+            if !discarded {
+                // Other ranks may share this core.
+                std::thread::yield_now();
+            }
+        }
     }
 }
 
@@ -237,24 +349,67 @@ impl Comm for MpiComm {
         Ok(out)
     }
 
-    // Point-to-point: being implemented (issue 3).
-    fn post_send(&self, _dest: usize, _tag: Tag, _data: Vec<u8>) -> Result<()> {
-        Err(Error::internal("MpiComm::post_send is not implemented yet"))
+    fn post_send(&self, dest: usize, tag: Tag, data: Vec<u8>) -> Result<()> {
+        self.check_rank(dest, format_args!("send a {tag:?} message to"))?;
+        if dest == self.rank {
+            // Through MPI, a large message to oneself would not complete
+            // before it is received, and `wait_sends` would wait forever.
+            self.to_self
+                .borrow_mut()
+                .entry(tag)
+                .or_default()
+                .push_back(data);
+            return Ok(());
+        }
+        let to = self
+            .world
+            .process_at_rank(to_count(dest, "destination rank")?);
+        let send = p2p::OwnedSend::post(&to, tag, data, self.piece_size.get());
+        self.sends.borrow_mut().push(send);
+        Ok(())
     }
 
-    fn try_recv(&self, _tag: Tag) -> Result<Option<(usize, Vec<u8>)>> {
-        Err(Error::internal("MpiComm::try_recv is not implemented yet"))
+    fn try_recv(&self, tag: Tag) -> Result<Option<(usize, Vec<u8>)>> {
+        // Other ranks first: taking their messages lets their sends complete.
+        if let Some(first) = self
+            .world
+            .any_process()
+            .immediate_matched_probe_with_tag(tag.code())
+        {
+            return p2p::receive_message(&self.world, self.rank, tag, first).map(Some);
+        }
+        Ok(self.take_from_self(tag).map(|m| (self.rank, m)))
     }
 
-    fn recv(&self, _src: usize, _tag: Tag) -> Result<Vec<u8>> {
-        Err(Error::internal("MpiComm::recv is not implemented yet"))
+    fn recv(&self, src: usize, tag: Tag) -> Result<Vec<u8>> {
+        self.check_rank(src, format_args!("receive a {tag:?} message from"))?;
+        if src == self.rank {
+            return self.take_from_self(tag).ok_or_else(|| {
+                Error::Comm(format!(
+                    "rank {src} waits for a {tag:?} message from itself, but has none queued: \
+                     it would wait forever"
+                ))
+            });
+        }
+        let first = self
+            .world
+            .process_at_rank(to_count(src, "source rank")?)
+            .matched_probe_with_tag(tag.code());
+        let (_, message) = p2p::receive_message(&self.world, self.rank, tag, first)?;
+        Ok(message)
     }
 
     fn progress(&self) -> Result<usize> {
-        Ok(0)
+        let mut sends = self.sends.borrow_mut();
+        // A send leaving the list frees its buffer (all its pieces are done).
+        sends.retain_mut(|send| !send.test());
+        Ok(sends.len())
     }
 
     fn wait_sends(&self) -> Result<()> {
+        for mut send in self.sends.borrow_mut().drain(..) {
+            send.wait();
+        }
         Ok(())
     }
 }
