@@ -34,11 +34,8 @@ pub struct DemoArgs {
 }
 
 pub fn run(comm: Rc<dyn Comm>, args: &DemoArgs) -> Result<()> {
-    let mut config = Config::from_env()?;
-    if std::env::var_os("CHUNKWISE_THREADS").is_none() {
-        // Ranks on one node share its cores.
-        config.threads = (config.threads / comm.node().local_size.max(1)).max(1);
-    }
+    // Ranks on one node share its cores (the session splits them).
+    let config = Config::from_env()?;
     let session = Session::with_comm(config, comm.clone())?;
     let comm = session.comm();
     let mut out = String::new();

@@ -98,3 +98,33 @@ fn demo_rejects_bad_arguments_clearly() {
         out.stderr
     );
 }
+
+#[test]
+fn rank_0_draws_the_progress_bar_from_shard_counters() {
+    // The default demo's climate field takes long enough for the bar to appear.
+    let out = util::mpirun_program(
+        2,
+        &util::chunkwise_bin(),
+        &["demo", "--n", "2000"],
+        &[("CHUNKWISE_PROGRESS", "1")],
+    );
+    out.assert_success();
+    // Final lines: "[####...] N/N tasks  X moved  T s", every task counted, printed
+    // once (by rank 0) per computation that ran long enough.
+    let finals: Vec<&str> = out
+        .stderr
+        .split(['\r', '\n'])
+        .filter(|l| l.starts_with('[') && l.contains(" tasks "))
+        .collect();
+    assert!(
+        !finals.is_empty(),
+        "no progress bar on stderr:\n{}",
+        out.stderr
+    );
+    let complete = finals.iter().any(|l| {
+        let counts = l.split("] ").nth(1).and_then(|r| r.split(' ').next());
+        matches!(counts.and_then(|c| c.split_once('/')), Some((a, b)) if a == b && a != "0")
+    });
+    assert!(complete, "no completed bar:\n{}", out.stderr);
+    assert!(out.stderr.contains(" moved "), "{}", out.stderr);
+}

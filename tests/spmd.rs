@@ -49,7 +49,12 @@ fn launch(ranks: usize) {
     // The injected failure: every rank printed the same error, naming the chunk
     // and the rank it happened on.
     let errors = util::lines_starting_with(&out.stdout, "injected error: ");
-    assert_eq!(errors.len(), ranks, "one error line per rank:\n{}", out.stdout);
+    assert_eq!(
+        errors.len(),
+        ranks,
+        "one error line per rank:\n{}",
+        out.stdout
+    );
     assert!(errors.iter().all(|e| *e == errors[0]), "{errors:#?}");
     let victim = ranks - 1;
     assert!(
@@ -108,7 +113,11 @@ fn cases() -> Vec<Case> {
     let ys = data.mapv(|a| a * 0.5 + 3.0);
 
     // Creation.
-    v.push(("zeros".into(), zeros(&[5, 4], 2).unwrap(), Some(ArrayD::zeros(IxDyn(&[5, 4])))));
+    v.push((
+        "zeros".into(),
+        zeros(&[5, 4], 2).unwrap(),
+        Some(ArrayD::zeros(IxDyn(&[5, 4]))),
+    ));
     v.push((
         "full".into(),
         full(&[3, 5], 2.5, 2).unwrap(),
@@ -120,7 +129,11 @@ fn cases() -> Vec<Case> {
         Some(ArrayD::from_shape_fn(IxDyn(&[6]), |i| (3 * i[0]) as f64)),
     ));
     v.push(("linspace".into(), linspace(0.0, 1.0, 11, 3).unwrap(), None));
-    v.push(("random".into(), random::random(&[9, 8], [4, 3], 7).unwrap(), None));
+    v.push((
+        "random".into(),
+        random::random(&[9, 8], [4, 3], 7).unwrap(),
+        None,
+    ));
     v.push((
         "normal".into(),
         random::normal(1.0, 2.0, &[9, 8], [4, 3], 8).unwrap(),
@@ -133,10 +146,26 @@ fn cases() -> Vec<Case> {
     v.push(("sub".into(), &x - 1.5, Some(xs.mapv(|a| a - 1.5))));
     v.push(("mul".into(), &x * &y, Some(&xs * &ys)));
     v.push(("div".into(), &y / &x, Some(&ys / &xs)));
-    v.push(("pow".into(), y.pow(1.5).unwrap(), Some(ys.mapv(|a| a.powf(1.5)))));
-    v.push(("neg abs sqrt".into(), (-&x).abs().sqrt(), Some(xs.mapv(|a| a.abs().sqrt()))));
-    v.push(("exp log".into(), y.exp().log(), Some(ys.mapv(|a| a.exp().ln()))));
-    v.push(("sin cos".into(), x.sin() + x.cos(), Some(xs.mapv(|a| a.sin() + a.cos()))));
+    v.push((
+        "pow".into(),
+        y.pow(1.5).unwrap(),
+        Some(ys.mapv(|a| a.powf(1.5))),
+    ));
+    v.push((
+        "neg abs sqrt".into(),
+        (-&x).abs().sqrt(),
+        Some(xs.mapv(|a| a.abs().sqrt())),
+    ));
+    v.push((
+        "exp log".into(),
+        y.exp().log(),
+        Some(ys.mapv(|a| a.exp().ln())),
+    ));
+    v.push((
+        "sin cos".into(),
+        x.sin() + x.cos(),
+        Some(xs.mapv(|a| a.sin() + a.cos())),
+    ));
     v.push((
         "where greater".into(),
         where_(&x.greater(0.0).unwrap(), &x, 0.0),
@@ -159,25 +188,65 @@ fn cases() -> Vec<Case> {
         };
         let tag = format!("{axes:?}");
         v.push((format!("sum {tag}"), x.sum(ax(), false).unwrap(), None));
-        v.push((format!("mean keepdims {tag}"), x.mean(ax(), true).unwrap(), None));
+        v.push((
+            format!("mean keepdims {tag}"),
+            x.mean(ax(), true).unwrap(),
+            None,
+        ));
         v.push((format!("var {tag}"), x.var(ax(), 1, false).unwrap(), None));
         v.push((format!("std {tag}"), x.std(ax(), 0, false).unwrap(), None));
         v.push((format!("min {tag}"), x.min(ax(), false).unwrap(), None));
         v.push((format!("max {tag}"), x.max(ax(), false).unwrap(), None));
         v.push((format!("prod {tag}"), y.prod(ax(), false).unwrap(), None));
-        v.push((format!("count {tag}"), with_nan.count(ax(), false).unwrap(), None));
-        v.push((format!("any {tag}"), x.greater(1.5).unwrap().any(ax(), false).unwrap(), None));
-        v.push((format!("all {tag}"), x.greater(-1.9).unwrap().all(ax(), false).unwrap(), None));
-        v.push((format!("nansum {tag}"), with_nan.nansum(ax(), false).unwrap(), None));
-        v.push((format!("nanmean {tag}"), with_nan.nanmean(ax(), false).unwrap(), None));
-        v.push((format!("nanstd {tag}"), with_nan.nanstd(ax(), 1, false).unwrap(), None));
-        v.push((format!("nanmin {tag}"), with_nan.nanmin(ax(), false).unwrap(), None));
-        v.push((format!("nanmax {tag}"), with_nan.nanmax(ax(), false).unwrap(), None));
+        v.push((
+            format!("count {tag}"),
+            with_nan.count(ax(), false).unwrap(),
+            None,
+        ));
+        v.push((
+            format!("any {tag}"),
+            x.greater(1.5).unwrap().any(ax(), false).unwrap(),
+            None,
+        ));
+        v.push((
+            format!("all {tag}"),
+            x.greater(-1.9).unwrap().all(ax(), false).unwrap(),
+            None,
+        ));
+        v.push((
+            format!("nansum {tag}"),
+            with_nan.nansum(ax(), false).unwrap(),
+            None,
+        ));
+        v.push((
+            format!("nanmean {tag}"),
+            with_nan.nanmean(ax(), false).unwrap(),
+            None,
+        ));
+        v.push((
+            format!("nanstd {tag}"),
+            with_nan.nanstd(ax(), 1, false).unwrap(),
+            None,
+        ));
+        v.push((
+            format!("nanmin {tag}"),
+            with_nan.nanmin(ax(), false).unwrap(),
+            None,
+        ));
+        v.push((
+            format!("nanmax {tag}"),
+            with_nan.nanmax(ax(), false).unwrap(),
+            None,
+        ));
     }
     for axis in [None, Some(0), Some(1)] {
         v.push((format!("argmin {axis:?}"), x.argmin(axis).unwrap(), None));
         v.push((format!("argmax {axis:?}"), x.argmax(axis).unwrap(), None));
-        v.push((format!("nanargmax {axis:?}"), with_nan.nanargmax(axis).unwrap(), None));
+        v.push((
+            format!("nanargmax {axis:?}"),
+            with_nan.nanargmax(axis).unwrap(),
+            None,
+        ));
     }
     let sum_all = x.sum(Axes::All, false).unwrap();
     v.push(("sum reference".into(), sum_all, None));
@@ -186,8 +255,11 @@ fn cases() -> Vec<Case> {
     v.push(("transpose".into(), x.t(), Some(xs.t().to_owned())));
     v.push((
         "slice".into(),
-        x.slice(&[Idx::slice(Some(6), None, -2), Idx::slice(Some(1), Some(5), 1)])
-            .unwrap(),
+        x.slice(&[
+            Idx::slice(Some(6), None, -2),
+            Idx::slice(Some(1), Some(5), 1),
+        ])
+        .unwrap(),
         None,
     ));
     v.push(("int index".into(), x.slice(&[Idx::Int(3)]).unwrap(), None));
@@ -202,7 +274,10 @@ fn cases() -> Vec<Case> {
     v.push(("matmul".into(), x.matmul(&y.t()).unwrap(), None));
     v.push((
         "map_blocks".into(),
-        x.map_blocks(|c, _| Ok(Chunk::F64(c.to_f64().mapv(|a| a * 3.0))), DType::F64),
+        x.map_blocks(
+            |c, _| Ok(Chunk::F64(c.to_f64().mapv(|a| a * 3.0))),
+            DType::F64,
+        ),
         Some(xs.mapv(|a| a * 3.0)),
     ));
     // The seed expression (paired blocks, a tree of partials over ranks).
@@ -260,10 +335,13 @@ fn spmd_worker() {
     let e = (&big + &big.t() - big.mean(Some(0), false).unwrap())
         .std(None, 0, false)
         .unwrap();
-    let planned = mpi.plan(&e.expr().unwrap()).unwrap();
+    let planned = mpi.plan(e.expr().unwrap()).unwrap();
     let total = planned.lowered.graph.num_needed_tasks() as u64;
-    let (_, stats) = mpi.compute_chunks(&e.expr().unwrap()).unwrap();
-    assert_eq!(comm.all_reduce_sum_u64(stats.tasks_run as u64).unwrap(), total);
+    let (_, stats) = mpi.compute_chunks(e.expr().unwrap()).unwrap();
+    assert_eq!(
+        comm.all_reduce_sum_u64(stats.tasks_run as u64).unwrap(),
+        total
+    );
     if n > 1 {
         assert!((stats.tasks_run as u64) < total, "rank {r} ran every task");
         assert!(comm.all_reduce_sum_u64(stats.messages_sent as u64).unwrap() > 0);

@@ -12,6 +12,7 @@
 //! whose projected memory exceeds the limit. Details in [`execute`].
 
 mod memory;
+pub mod progress;
 mod run;
 
 use crate::error::Result;
@@ -52,6 +53,8 @@ pub struct ExecOptions {
     /// Shuffle the order in which ready tasks start (tests use it to show results do
     /// not depend on execution order).
     pub shuffle_seed: Option<u64>,
+    /// Rank 0 draws a progress bar on standard error.
+    pub progress: bool,
 }
 
 impl Default for ExecOptions {
@@ -60,6 +63,7 @@ impl Default for ExecOptions {
             memory_limit: u64::MAX,
             max_wave: 0,
             shuffle_seed: None,
+            progress: false,
         }
     }
 }

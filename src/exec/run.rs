@@ -1,6 +1,7 @@
 //! [`execute`]: one rank's part of running a task graph, and the collective end
 //! that makes every rank return the same result or the same error.
 
+use super::progress::{Bar, ProgressBatch, ShardDirectory, Tracker};
 use super::{projected_peak, shuffle, ExecOptions, ExecStats, Outputs, TaskRunner};
 use crate::comm::{Comm, Tag};
 use crate::error::{Error, Result};
@@ -64,7 +65,13 @@ pub fn execute<R: TaskRunner>(
         proj.wave_size(threads, opts.memory_limit)
     };
     let mut rank = RankRun::new(graph, comm.rank(), comm.size());
-    let local = rank.run(runner, pool, comm, wave, opts);
+    if opts.progress {
+        rank.msgs.bar = rank.msgs.directory.as_ref().map(|_| Bar::new());
+    }
+    let mut local = rank.run(runner, pool, comm, wave, opts);
+    if let Err(e) = rank.report(comm, true) {
+        local = local.and(Err(e));
+    }
     let mut stats = rank.stats.clone();
     conclude(comm, &mut rank.msgs, local)?;
     let outputs = gather_outputs(comm, runner, std::mem::take(&mut rank.outputs))?;
@@ -84,6 +91,12 @@ struct Messages<V> {
     sent_abort: Vec<u64>,
     /// The first rank that told us to stop.
     aborted_by: Option<usize>,
+    /// Progress reports sent to rank 0, and (rank 0) received from each rank.
+    sent_progress: u64,
+    recv_progress: Vec<u64>,
+    /// Rank 0: the shard directory and the bar drawn from it.
+    directory: Option<ShardDirectory>,
+    bar: Option<Bar>,
 }
 
 impl<V> Messages<V> {
@@ -100,8 +113,24 @@ impl<V> Messages<V> {
             self.aborted_by.get_or_insert(src);
             got = true;
         }
+        if self.directory.is_some() {
+            while let Some((src, bytes)) = comm.try_recv(Tag::Progress)? {
+                self.take_progress(src, &bytes)?;
+                got = true;
+            }
+        }
         comm.progress()?;
         Ok(got)
+    }
+
+    /// Rank 0: count a progress report from `src`.
+    fn take_progress(&mut self, src: usize, bytes: &[u8]) -> Result<()> {
+        self.recv_progress[src] += 1;
+        let batch = ProgressBatch::from_bytes(bytes, src)?;
+        if let Some(d) = self.directory.as_mut() {
+            d.apply(src, &batch)?;
+        }
+        Ok(())
     }
 
     /// Tell every other rank to stop.
@@ -154,6 +183,7 @@ struct RankRun<'g, V> {
     live_bytes: u64,
     outputs: Vec<(LayerId, usize, V)>,
     msgs: Messages<V>,
+    tracker: Tracker,
     stats: ExecStats,
 }
 
@@ -208,7 +238,12 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
                 sent_data: vec![0; size],
                 sent_abort: vec![0; size],
                 aborted_by: None,
+                sent_progress: 0,
+                recv_progress: vec![0; size],
+                directory: (me == 0).then(|| ShardDirectory::new(graph, size)),
+                bar: None,
             },
+            tracker: Tracker::new(graph.layers().len()),
             stats: ExecStats::default(),
         }
     }
@@ -278,6 +313,7 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
                     idle_polls += 1;
                     backoff(idle_polls);
                 }
+                self.report(comm, false)?;
                 continue;
             }
             if let Some(state) = rng.as_mut() {
@@ -317,12 +353,35 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
                     }
                 };
                 self.done += 1;
+                self.tracker.task_done(t.layer());
                 self.release(runner, &read);
                 self.deliver(runner, comm, t, v)?;
             }
             self.stats.peak_bytes = self.stats.peak_bytes.max(self.live_bytes);
+            self.report(comm, false)?;
         }
         self.stats.tasks_run = self.done;
+        Ok(())
+    }
+
+    /// Report progress to rank 0 when due (or now, with `now`); rank 0 counts its
+    /// own directly and redraws its bar.
+    fn report(&mut self, comm: &dyn Comm, now: bool) -> Result<()> {
+        if !(now || self.tracker.due()) {
+            return Ok(());
+        }
+        let batch = self.tracker.take();
+        if self.me == 0 {
+            if let Some(d) = self.msgs.directory.as_mut() {
+                d.apply(0, &batch)?;
+                if let Some(bar) = self.msgs.bar.as_mut() {
+                    bar.draw(d);
+                }
+            }
+        } else if !batch.is_empty() {
+            comm.post_send(0, Tag::Progress, batch.to_bytes())?;
+            self.msgs.sent_progress += 1;
+        }
         Ok(())
     }
 
@@ -429,6 +488,7 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
             for (i, &d) in dests.iter().enumerate() {
                 self.stats.messages_sent += 1;
                 self.stats.bytes_sent += msg.len() as u64;
+                self.tracker.sent(msg.len() as u64);
                 self.msgs.sent_data[d] += 1;
                 let m = if i == last {
                     std::mem::take(&mut msg)
@@ -506,13 +566,34 @@ fn backoff(idle: u32) {
     }
 }
 
-/// The collective end: every rank learns whether any rank failed; if so, every
-/// rank receives what was sent to it (so no send stays pending), and all return
-/// the failing rank's error (the lowest rank's, if several failed).
+/// The collective end: every rank learns whether any rank failed and how many
+/// progress reports each rank sent (rank 0 takes the rest of them in); on a
+/// failure, every rank receives what was sent to it (so no send stays pending),
+/// and all return the failing rank's error (the lowest rank's, if several failed).
 fn conclude<V>(comm: &dyn Comm, msgs: &mut Messages<V>, local: Result<()>) -> Result<()> {
     let failed = local.is_err() || msgs.aborted_by.is_some();
-    if !comm.any(failed)? {
+    let mut status = vec![u8::from(failed)];
+    status.extend_from_slice(&msgs.sent_progress.to_le_bytes());
+    let all = comm.all_gather_bytes(&status)?;
+    let mut any_failed = false;
+    for (src, s) in all.iter().enumerate() {
+        let (flag, count) = s
+            .split_first()
+            .and_then(|(f, c)| Some((*f, u64::from_le_bytes(c.try_into().ok()?))))
+            .ok_or_else(|| Error::internal(format!("short status from rank {src}")))?;
+        any_failed |= flag != 0;
+        if msgs.directory.is_some() {
+            while msgs.recv_progress[src] < count {
+                let b = comm.recv(src, Tag::Progress)?;
+                msgs.take_progress(src, &b)?;
+            }
+        }
+    }
+    if !any_failed {
         comm.wait_sends()?;
+        if let (Some(bar), Some(d)) = (&msgs.bar, &msgs.directory) {
+            bar.finish(d);
+        }
         return Ok(());
     }
     // Status: error bytes (empty if none), then per rank the data and abort

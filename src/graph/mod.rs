@@ -252,6 +252,14 @@ impl Graph {
             })
             .sum()
     }
+    /// How many tasks of `layer` need to run.
+    pub fn num_needed(&self, layer: LayerId) -> usize {
+        match &self.needed[layer.0 as usize] {
+            Some(v) => v.iter().filter(|&&b| b).count(),
+            None => self.layer(layer).num_tasks(),
+        }
+    }
+
     /// Does task `chunk` of `layer` need to run?
     #[inline]
     pub fn is_needed(&self, layer: LayerId, chunk: usize) -> bool {

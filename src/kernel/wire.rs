@@ -143,8 +143,19 @@ mod tests {
             a.t().to_owned().reversed_axes().reversed_axes(),
         ));
         roundtrip(&Chunk::F64(a.clone().reversed_axes()));
-        roundtrip(&Chunk::F64(ArrayD::from_elem(IxDyn(&[]), f64::NAN)));
+        roundtrip(&Chunk::F64(ArrayD::from_elem(IxDyn(&[]), -0.25)));
         roundtrip(&Chunk::I32(ArrayD::zeros(IxDyn(&[0, 5]))));
+    }
+
+    #[test]
+    fn nan_payloads_keep_their_bits() {
+        let odd_nan = f64::from_bits(0x7ff8_0000_0000_1234);
+        let c = Chunk::F64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![f64::NAN, odd_nan]).unwrap());
+        let mut buf = Vec::new();
+        encode_chunk(&c, &mut buf);
+        let (d, _) = decode_chunk(&buf).unwrap();
+        let bits: Vec<u64> = d.to_f64().iter().map(|v| v.to_bits()).collect();
+        assert_eq!(bits, vec![f64::NAN.to_bits(), odd_nan.to_bits()]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Start-up, configuration, and the one place that wires the pipeline:
 //! expression → optimize → lower to a task graph → execute.
 
+pub mod pinning;
 pub mod topology;
 
 use crate::comm::{Comm, LocalComm};
@@ -19,7 +20,8 @@ use std::rc::Rc;
 /// (`CHUNKWISE_THREADS`, `CHUNKWISE_MEMORY_LIMIT`).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Worker threads (default: the cores available).
+    /// Worker threads; 0 (the default): one per hardware thread of the cores this
+    /// rank is given (ranks of a node split its cores, see [`pinning`]).
     pub threads: usize,
     /// Refuse plans projected to need more bytes per rank (default: 75% of RAM).
     pub memory_limit: u64,
@@ -30,9 +32,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            threads: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            threads: 0,
             memory_limit: physical_memory().map(|m| m / 4 * 3).unwrap_or(4 << 30),
             shuffle_seed: None,
         }
@@ -98,6 +98,9 @@ pub struct Session {
     config: Config,
     pool: rayon::ThreadPool,
     comm: Rc<dyn Comm>,
+    /// Rank 0 draws a progress bar: `CHUNKWISE_PROGRESS=1` or `0`, else when
+    /// standard error is a terminal.
+    progress: bool,
 }
 
 /// A plan ready to run, and how it was made.
@@ -115,14 +118,29 @@ impl Session {
     /// A session over the ranks of `comm`: every rank of the job creates one, and
     /// computations are shared among them.
     pub fn with_comm(config: Config, comm: Rc<dyn Comm>) -> Result<Session> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(config.threads.max(1))
-            .thread_name(|i| format!("chunkwise-worker-{i}"))
+        // Each worker pins itself to a core of this rank's share of the node.
+        let plan = pinning::plan_for(&comm.node());
+        let mut config = config;
+        if config.threads == 0 {
+            config.threads = plan.threads().max(1);
+        }
+        let pool = pinning::pinned_pool_builder(&plan, config.threads)
             .build()
             .map_err(|e| Error::internal(format!("cannot start the thread pool: {e}")))?;
-        Ok(Session { config, pool, comm })
+        let progress = match std::env::var("CHUNKWISE_PROGRESS").as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        };
+        Ok(Session {
+            config,
+            pool,
+            comm,
+            progress,
+        })
     }
 
+    /// The settings, with the thread count the pool actually has.
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -154,6 +172,7 @@ impl Session {
             memory_limit: self.config.memory_limit,
             max_wave: 0,
             shuffle_seed: self.config.shuffle_seed,
+            progress: self.progress,
         };
         let (mut outputs, stats) = exec::execute(
             &planned.lowered.graph,
