@@ -128,3 +128,24 @@ fn rank_0_draws_the_progress_bar_from_shard_counters() {
     assert!(complete, "no completed bar:\n{}", out.stderr);
     assert!(out.stderr.contains(" moved "), "{}", out.stderr);
 }
+
+#[test]
+fn a_plan_over_the_memory_limit_fails_on_every_rank_alike() {
+    let out = util::mpirun_program(
+        3,
+        &util::chunkwise_bin(),
+        SMALL,
+        &[("CHUNKWISE_MEMORY_LIMIT", "200KiB")],
+    );
+    out.assert_failure();
+    let errors = util::lines_starting_with(&out.stderr, "chunkwise: error: ");
+    assert_eq!(errors.len(), 3, "one error per rank:\n{}", out.stderr);
+    assert!(errors.iter().all(|e| *e == errors[0]), "{errors:#?}");
+    assert!(
+        errors[0].contains("memory limit is 200.0 KiB")
+            && errors[0].contains("CHUNKWISE_MEMORY_LIMIT"),
+        "{}",
+        errors[0]
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}

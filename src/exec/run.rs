@@ -48,16 +48,25 @@ pub fn execute<R: TaskRunner>(
     let start = Instant::now();
     let threads = pool.current_num_threads().max(1);
     let proj = projected_peak(graph, threads);
-    // The same numbers on every rank, so every rank refuses (no communication needed).
-    if proj.peak > opts.memory_limit {
-        return Err(Error::ResourcesExhausted(format!(
-            "the plan needs about {} per rank at its peak ({}), but the memory limit is {}; \
-             raise the limit (CHUNKWISE_MEMORY_LIMIT or Config::memory_limit), use smaller chunks \
-             (rechunk), reduce the result before computing it, or run on more ranks",
-            super::human_bytes(proj.peak),
-            proj.explain(),
-            super::human_bytes(opts.memory_limit)
-        )));
+    // Refused on every rank if over the limit on any (ranks with fewer threads
+    // project less), with the message of the lowest rank that is over.
+    let over = proj.peak > opts.memory_limit;
+    if comm.any(over)? {
+        let mine = over.then(|| {
+            Error::ResourcesExhausted(format!(
+                "the plan needs about {} per rank at its peak ({}), but the memory limit is {}; \
+                 raise the limit (CHUNKWISE_MEMORY_LIMIT or Config::memory_limit), use smaller \
+                 chunks (rechunk), reduce the result before computing it, or run on more ranks",
+                super::human_bytes(proj.peak),
+                proj.explain(),
+                super::human_bytes(opts.memory_limit)
+            ))
+        });
+        let all = comm.all_gather_bytes(&mine.map(|e| e.to_bytes()).unwrap_or_default())?;
+        return Err(all
+            .iter()
+            .find_map(|b| Error::from_bytes(b))
+            .unwrap_or_else(|| Error::internal("memory refusal without a message")));
     }
     let wave = if opts.max_wave > 0 {
         opts.max_wave
