@@ -28,7 +28,7 @@ pub trait TaskRunner: Sync {
     /// A task's output.
     type Value: Send + Sync;
     /// Compute task `chunk` of `layer`; `inputs[e]` holds edge `e`'s input values in the
-    /// order of [`Graph::for_each_input`].
+    /// order of [`Graph::for_each_input`](crate::graph::Graph::for_each_input).
     fn run(
         &self,
         layer: LayerId,

@@ -31,6 +31,17 @@ use std::time::{Duration, Instant};
 /// functions, not of arrival, so results are bitwise identical on any number of
 /// ranks and threads.
 ///
+/// # Why point-to-point, not `MPI_Allreduce` / `MPI_Alltoallv`
+///
+/// A global reduction is a tree of combine tasks placed like any other layer, and a
+/// transpose or rechunk is a layer whose tasks read chunks of other ranks: both move
+/// their data with the same pushes. `MPI_Allreduce` would combine partials in an
+/// order the MPI library chooses (different for 2 and 3 ranks), breaking the
+/// bitwise reproducibility above; an all-to-all exchange would make every rank wait
+/// for the slowest before any consumer starts, where pushes let each consumer start
+/// as soon as its own inputs are in. Collectives are used where every rank needs the
+/// same thing: agreeing on errors and gathering the outputs.
+///
 /// # Collective
 ///
 /// Call on every rank with the same graph. The end is collective: if a task fails

@@ -2,7 +2,7 @@
 //! metadata (dtype and chunk grid). Built by `array`, rewritten by `optimize`,
 //! lowered to a task graph by `lower`. No ranks, no tasks.
 //!
-//! Every constructor checks its inputs and returns a [`Error::Plan`] naming what
+//! Every constructor checks its inputs and returns a [`Error::Plan`](crate::Error::Plan) naming what
 //! is wrong, so an invalid plan cannot be built.
 
 mod build;
