@@ -92,6 +92,10 @@ pub fn execute<R: TaskRunner>(
     if let Err(e) = rank.report(comm, true) {
         local = local.and(Err(e));
     }
+    if local.is_err() {
+        // Whatever failed here, the other ranks must stop waiting for this one.
+        rank.msgs.abort_all(comm)?;
+    }
     let mut stats = rank.stats.clone();
     conclude(comm, &mut rank.msgs, local)?;
     let outputs = gather_outputs(comm, runner, std::mem::take(&mut rank.outputs))?;
@@ -153,8 +157,11 @@ impl<V> Messages<V> {
         Ok(())
     }
 
-    /// Tell every other rank to stop.
+    /// Tell every other rank to stop (once).
     fn abort_all(&mut self, comm: &dyn Comm) -> Result<()> {
+        if self.sent_abort.iter().any(|&n| n > 0) {
+            return Ok(());
+        }
         for dest in (0..self.size).filter(|&d| d != self.me) {
             comm.post_send(dest, Tag::Abort, Vec::new())?;
             self.sent_abort[dest] += 1;
@@ -366,9 +373,6 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
                         } else {
                             e
                         };
-                        if multi {
-                            self.msgs.abort_all(comm)?;
-                        }
                         return Err(e);
                     }
                 };
