@@ -368,5 +368,16 @@ fn spmd_worker() {
     // The job goes on afterwards: the next computation works on every rank.
     let after = a.sum(None, false).unwrap().compute_with(&mpi).unwrap();
     assert_eq!(after.to_f64()[[]], (0..60).sum::<i64>() as f64);
+    // Library mode: an installed session is what `compute()` uses.
+    let installed = Session::with_comm(Config::default(), comm.clone())
+        .unwrap()
+        .install();
+    assert_eq!(installed.comm().size(), n);
+    let e = (&big * 2.0).sum(None, false).unwrap();
+    let via_global = e.compute().unwrap();
+    assert_eq!(
+        bytes_of(&via_global),
+        bytes_of(&e.compute_with(&local).unwrap())
+    );
     println!("\nspmd checks passed on rank {r} of {n}");
 }
