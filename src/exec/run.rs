@@ -324,7 +324,7 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
             if self.msgs.aborted_by.is_some() {
                 return Ok(());
             }
-            self.take_pending();
+            self.take_pending(runner);
             self.next_batch(wave, &mut batch);
             if batch.is_empty() {
                 // Waiting for values from other ranks.
@@ -453,11 +453,12 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
     }
 
     /// Hand received values to the task table.
-    fn take_pending(&mut self) {
+    fn take_pending<R: TaskRunner<Value = V>>(&mut self, runner: &R) {
         let pending = std::mem::take(&mut self.msgs.pending);
         for (t, v) in pending {
             let local = self.count_down(t, None);
             if local > 0 {
+                self.live_bytes += runner.nbytes(&v) as u64;
                 self.store.insert(t, (v, local));
             }
         }
