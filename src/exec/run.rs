@@ -422,32 +422,39 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
         let graph = self.graph;
         let msgs = &mut self.msgs;
         std::thread::scope(|s| {
-            let h = s.spawn(|| {
-                pool.install(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let h = s.spawn(move || {
+                let results = pool.install(|| {
                     batch
                         .par_iter()
                         .map(|&t| run_task(graph, runner, store, t))
                         .collect::<Vec<_>>()
-                })
+                });
+                // The receiver waits for this; if it has gone, nobody needs them.
+                let _ = tx.send(results);
             });
-            let mut idle = 0u32;
             let mut polled: Result<()> = Ok(());
-            while !h.is_finished() {
-                match msgs.poll(comm, runner) {
-                    Ok(true) => idle = 0,
-                    Ok(false) => {
-                        idle += 1;
-                        backoff(idle);
-                    }
-                    Err(e) => {
+            // Poll MPI between short waits for the wave; the wait ends as soon as
+            // the wave does.
+            let results = loop {
+                let wait = match polled.is_ok().then(|| msgs.poll(comm, runner)) {
+                    Some(Ok(true)) => Duration::ZERO,
+                    Some(Ok(false)) => Duration::from_micros(50),
+                    Some(Err(e)) => {
                         polled = Err(e);
-                        break;
+                        Duration::from_secs(1)
                     }
+                    None => Duration::from_secs(1),
+                };
+                match rx.recv_timeout(wait) {
+                    Ok(r) => break Some(r),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break None,
                 }
-            }
-            let results = h
-                .join()
+            };
+            h.join()
                 .map_err(|_| Error::internal("a worker thread panicked"))?;
+            let results = results.ok_or_else(|| Error::internal("a wave ended without results"))?;
             polled.map(|()| results)
         })
     }
