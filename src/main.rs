@@ -32,30 +32,47 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    // MPI is started here and finalised only after the error is printed:
+    // finalising is collective, so every rank has printed its line before
+    // any rank exits (a launcher kills the others once one exits non-zero).
+    let result = MpiComm::init()
+        .context("could not start MPI")
+        .map(|comm| {
+            let comm = std::rc::Rc::new(comm);
+            let result = run(cli, comm.clone());
+            if let Err(e) = &result {
+                report(e);
+            }
+            drop(comm);
+            result.map_err(|_| None)
+        })
+        .unwrap_or_else(|e| Err(Some(e)));
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            // One clear line (with its causes), never a backtrace.
-            eprintln!("chunkwise: error: {e:#}");
+        Err(unreported) => {
+            if let Some(e) = unreported {
+                report(&e);
+            }
             std::process::ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// One clear line (with its causes), never a backtrace.
+fn report(e: &anyhow::Error) {
+    eprintln!("chunkwise: error: {e:#}");
+}
+
+fn run(cli: Cli, comm: std::rc::Rc<MpiComm>) -> anyhow::Result<()> {
     match cli.command {
-        Command::Info => info(),
-        Command::Demo(args) => {
-            let comm = MpiComm::init().context("could not start MPI")?;
-            demo::run(std::rc::Rc::new(comm), &args)
-        }
+        Command::Info => info(&comm),
+        Command::Demo(args) => demo::run(comm, &args),
     }
 }
 
 /// `chunkwise info`: collective over every rank of the job.
-fn info() -> anyhow::Result<()> {
-    let comm = MpiComm::init().context("could not start MPI")?;
-    let report = topology::info_report(&comm).context("could not gather the job's topology")?;
+fn info(comm: &MpiComm) -> anyhow::Result<()> {
+    let report = topology::info_report(comm).context("could not gather the job's topology")?;
     if comm.rank() == 0 {
         let mut out = std::io::stdout().lock();
         out.write_all(report.as_bytes())
