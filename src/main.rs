@@ -58,9 +58,13 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// One clear line (with its causes), never a backtrace.
+/// One clear line (with its causes), never a backtrace. Written with one
+/// `write` so that the lines of several ranks, merged by the launcher, do not
+/// interleave.
 fn report(e: &anyhow::Error) {
-    eprintln!("chunkwise: error: {e:#}");
+    let line = format!("chunkwise: error: {e:#}\n");
+    // Nothing better to do if stderr is gone: the exit code still says it.
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn run(cli: Cli, comm: std::rc::Rc<MpiComm>) -> anyhow::Result<()> {
