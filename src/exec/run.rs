@@ -173,6 +173,12 @@ impl<V> Messages<V> {
 /// The header of a value on the wire: layer (u32) and chunk (u64), little-endian.
 const HEADER: usize = 12;
 
+/// The first wait for a wave between polls of MPI that found nothing.
+const POLL_WAIT: Duration = Duration::from_micros(50);
+/// The longest: a message waits at most this long to be received while a wave
+/// runs (large sends make progress only when their receiver polls).
+const MAX_POLL_WAIT: Duration = Duration::from_millis(1);
+
 fn decode_value<R: TaskRunner>(runner: &R, bytes: &[u8], src: usize) -> Result<(TaskId, R::Value)> {
     let (head, body) = bytes
         .split_first_chunk::<HEADER>()
@@ -421,25 +427,47 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
         let store = &self.store;
         let graph = self.graph;
         let msgs = &mut self.msgs;
-        std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let h = s.spawn(move || {
-                let results = pool.install(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        // The wave is a job injected into the pool (no thread is spawned per
+        // wave: that cost ~38 µs a wave); this thread, outside the pool, polls
+        // MPI meanwhile and waits at the end of the scope for the job to end.
+        let (results, polled) = pool.in_place_scope(|s| {
+            s.spawn(move |_| {
+                // A panic (in a user's closure, say) becomes this rank's error,
+                // which the other ranks then share, rather than ending the process.
+                let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     batch
                         .par_iter()
                         .map(|&t| run_task(graph, runner, store, t))
                         .collect::<Vec<_>>()
+                }))
+                .map_err(|payload| {
+                    let what = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic without a message".to_string());
+                    Error::internal(format!("a task panicked: {what}"))
                 });
                 // The receiver waits for this; if it has gone, nobody needs them.
                 let _ = tx.send(results);
             });
             let mut polled: Result<()> = Ok(());
-            // Poll MPI between short waits for the wave; the wait ends as soon as
-            // the wave does.
+            // Poll MPI between waits for the wave; the wait ends as soon as the
+            // wave does. Polls that find nothing back off (up to `MAX_POLL_WAIT`),
+            // so an idle MPI thread does not take the cores from the workers.
+            let mut idle = POLL_WAIT;
             let results = loop {
                 let wait = match polled.is_ok().then(|| msgs.poll(comm, runner)) {
-                    Some(Ok(true)) => Duration::ZERO,
-                    Some(Ok(false)) => Duration::from_micros(50),
+                    Some(Ok(true)) => {
+                        idle = POLL_WAIT;
+                        Duration::ZERO
+                    }
+                    Some(Ok(false)) => {
+                        let wait = idle;
+                        idle = (idle * 2).min(MAX_POLL_WAIT);
+                        wait
+                    }
                     Some(Err(e)) => {
                         polled = Err(e);
                         Duration::from_secs(1)
@@ -452,11 +480,10 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
                     Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break None,
                 }
             };
-            h.join()
-                .map_err(|_| Error::internal("a worker thread panicked"))?;
-            let results = results.ok_or_else(|| Error::internal("a wave ended without results"))?;
-            polled.map(|()| results)
-        })
+            (results, polled)
+        });
+        let results = results.ok_or_else(|| Error::internal("a wave ended without results"))??;
+        polled.map(|()| results)
     }
 
     /// Hand received values to the task table.

@@ -94,14 +94,26 @@ pub struct ReduceSpec {
     pub finalize: bool,
 }
 
-/// Blocks paired by `PairTransposedReads`: the task at block `i` with
-/// `i[a] < i[b]` also computes the block with `a` and `b` swapped; that block's
-/// task gives the empty partial.
+/// Blocks paired by `PairTransposedReads`: of the two tasks at blocks `i` and
+/// `i'` (`i` with `a` and `b` swapped), the one [`Pair::works`] names also
+/// computes the other's block; the other gives the empty partial.
 #[derive(Debug, Clone)]
 pub struct Pair {
     pub axes: (usize, usize),
     /// Per input edge: the edge reading the mirrored block's input.
     pub mirror_edge: Vec<usize>,
+}
+
+impl Pair {
+    /// Whether the task at block indices `ia` (axis `a`) and `ib` (axis `b`),
+    /// `ia != ib`, evaluates the pair: the one above the diagonal when `ia + ib`
+    /// is even, the one below it when odd. A checkerboard rather than a
+    /// triangle, so that every contiguous band of rows or columns (how ranks
+    /// own shards) gets its share of the work: with the upper triangle, rank 0
+    /// of 2 evaluated 3/4 of a square grid's pairs.
+    pub fn works(ia: usize, ib: usize) -> bool {
+        (ia < ib) == ((ia + ib) % 2 == 0)
+    }
 }
 
 /// What the tasks of one layer compute.

@@ -59,13 +59,14 @@ pub(super) fn run(
             reduce,
             pair,
         } => {
-            // Paired blocks (see `optimize::PairTransposedReads`): which side is this?
+            // Paired blocks (see `optimize::PairTransposedReads`): does this task
+            // evaluate the pair? See `Pair::works`.
             let mirror = pair.as_ref().and_then(|p| {
                 let (a, b) = p.axes;
-                (idx[a] != idx[b]).then_some((p, idx[a] < idx[b]))
+                (idx[a] != idx[b]).then_some((p, Pair::works(idx[a], idx[b])))
             });
             if let (Some((_, false)), Some(r)) = (mirror, reduce) {
-                // The lower block of a pair: its values went into its partner's partial.
+                // Its values went into its partner's partial.
                 let acc = ReduceAcc::new(r.op, r.input, &shape, &r.axes, None)?;
                 return Ok(Value::Partial(acc.finish()));
             }

@@ -21,9 +21,11 @@
 //! same chunks (the grid is symmetric in them, so block `(j, i)` seen transposed has
 //! the shape of block `(i, j)`), is not an `arg` reduction (those need positions),
 //! and has two generator leaves that are the same generator with `a` and `b`
-//! swapped. Then task `(.., i, .., j, ..)` with `i < j` computes both blocks' partial
-//! into one state, task `(.., j, .., i, ..)` gives the empty partial, and diagonal
-//! tasks are unchanged. The partials still combine in the fixed tree of the chunk
+//! swapped. Then one of the tasks `(.., i, .., j, ..)` and `(.., j, .., i, ..)`
+//! computes both blocks' partial into one state (the one above the diagonal where
+//! `i + j` is even, below it where odd: `lower::Pair::works`, so that bands of rows
+//! owned by different ranks get equal work), the other gives the empty partial, and
+//! diagonal tasks are unchanged. The partials still combine in the fixed tree of the chunk
 //! grid, so results stay bitwise reproducible on any number of threads and ranks
 //! (they differ from the unpaired plan in the last bits, as any other order would).
 
