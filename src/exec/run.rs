@@ -202,8 +202,11 @@ struct RankRun<'g, V> {
     me: usize,
     /// Per layer: the chunks this rank owns.
     shards: Vec<Range<usize>>,
-    /// Per layer with inputs: remaining inputs of each owned task (shard-relative).
-    remaining: Vec<Vec<u32>>,
+    /// Owned tasks that have received some but not all of their inputs, and
+    /// how many they still wait for: the frontier, not the task table, so a
+    /// rank's memory does not grow with the number of tasks it owns (a counter
+    /// per task cost 4 bytes a task: 200 MB a rank for 10^8 chunks on 2 ranks).
+    waiting: HashMap<TaskId, u32>,
     /// Ready owned tasks: later layers first, then lower chunks.
     heap: BinaryHeap<(u32, std::cmp::Reverse<usize>)>,
     /// Source layers and the next chunk of this rank's shard to start.
@@ -224,7 +227,6 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
     fn new(graph: &'g Graph, me: usize, size: usize) -> Self {
         let placement = Placement::new(size);
         let mut shards = Vec::with_capacity(graph.layers().len());
-        let mut remaining = Vec::with_capacity(graph.layers().len());
         let mut heap = BinaryHeap::new();
         let mut sources = Vec::new();
         let mut owned = 0;
@@ -233,19 +235,15 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
             let shard = placement.shard(me, l.num_tasks());
             owned += shard.clone().filter(|&c| graph.is_needed(id, c)).count();
             if l.inputs.is_empty() {
-                remaining.push(Vec::new());
                 sources.push((id, shard.start));
             } else {
-                let mut r = vec![0u32; shard.len()];
-                for (slot, c) in r.iter_mut().zip(shard.clone()) {
-                    if graph.is_needed(id, c) {
-                        *slot = graph.num_inputs(id, c) as u32;
-                        if *slot == 0 {
-                            heap.push((li as u32, std::cmp::Reverse(c)));
-                        }
+                // Tasks of a layer with inputs that read none (an empty input) are
+                // ready at once; the others enter `waiting` with their first input.
+                for c in shard.clone() {
+                    if graph.is_needed(id, c) && graph.num_inputs(id, c) == 0 {
+                        heap.push((li as u32, std::cmp::Reverse(c)));
                     }
                 }
-                remaining.push(r);
             }
             shards.push(shard);
         }
@@ -254,7 +252,7 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
             placement,
             me,
             shards,
-            remaining,
+            waiting: HashMap::new(),
             heap,
             sources,
             owned,
@@ -505,17 +503,19 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
         let mut local = 0u32;
         let graph = self.graph;
         let placement = self.placement;
-        let shards = &self.shards;
-        let remaining = &mut self.remaining;
+        let waiting = &mut self.waiting;
         let heap = &mut self.heap;
         graph.for_each_consumer(t.layer(), t.chunk(), |cl, cc| {
             let o = placement.owner_of(cc, graph.layer(cl).num_tasks());
             if o == me {
                 local += 1;
-                let li = cl.0 as usize;
-                let r = &mut remaining[li][cc - shards[li].start];
+                let task = TaskId::new(cl, cc);
+                let r = waiting
+                    .entry(task)
+                    .or_insert_with(|| graph.num_inputs(cl, cc) as u32);
                 *r -= 1;
                 if *r == 0 {
+                    waiting.remove(&task);
                     heap.push((cl.0, std::cmp::Reverse(cc)));
                 }
             } else if let Some(d) = dests.as_deref_mut() {
