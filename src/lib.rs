@@ -11,6 +11,7 @@
 
 pub mod array;
 pub mod comm;
+pub mod dataset;
 pub mod error;
 pub mod exec;
 pub mod expr;

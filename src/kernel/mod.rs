@@ -6,7 +6,9 @@ mod chunk;
 pub mod fused;
 pub mod generate;
 pub mod reduce;
+pub mod source;
 pub mod structure;
 pub mod wire;
 
 pub use chunk::{cast_scalar, Chunk, ChunkView, Element};
+pub use source::ChunkSource;
