@@ -111,7 +111,7 @@ pub mod random {
         let kind = GenKind::Random {
             seed,
             dist,
-            chunks: grid.chunks().to_vec(),
+            chunks: grid.chunks(),
         };
         let spec = GenSpec::new(kind, DType::F64, shape);
         Ok(Array::from_expr(expr::generator(spec, grid)?))

@@ -104,10 +104,8 @@ impl std::fmt::Debug for Array {
                 "chunkwise.Array<shape={:?}, dtype={}, chunksize={:?}, numblocks={:?}>",
                 e.shape(),
                 e.dtype(),
-                e.grid()
-                    .chunks()
-                    .iter()
-                    .map(|c| c.first().copied().unwrap_or(0))
+                (0..e.ndim())
+                    .map(|d| e.grid().dim(d).first().copied().unwrap_or(0))
                     .collect::<Vec<_>>(),
                 e.grid().numblocks()
             ),
@@ -149,7 +147,7 @@ impl Array {
     pub fn chunks(&self) -> Vec<Vec<usize>> {
         self.inner
             .as_ref()
-            .map(|e| e.grid().chunks().to_vec())
+            .map(|e| e.grid().chunks())
             .unwrap_or_default()
     }
     /// Chunks per dimension (dask's `.numblocks`).

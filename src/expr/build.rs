@@ -115,43 +115,47 @@ pub fn elementwise(op: ElemOp, inputs: &[Expr], dtype: DType) -> Result<Expr> {
         })?;
     }
     let nd = shape.len();
-    // Per output dim, the common refinement of the chunks of inputs that are not broadcast there.
-    let mut chunks: Vec<Option<Vec<usize>>> = vec![None; nd];
+    // Per output dim, the common refinement of the chunks of inputs that are not
+    // broadcast there. Lists are shared with the inputs' grids, not copied.
+    let mut chunks: Vec<Option<Arc<[usize]>>> = vec![None; nd];
     for x in inputs {
         let off = nd - x.ndim();
-        for k in 0..x.ndim() {
+        for (k, &n) in x.shape().iter().enumerate() {
             let d = off + k;
-            if x.shape()[k] == shape[d] {
-                let c = x.grid().dim(k).to_vec();
+            if n == shape[d] {
+                let c = x.grid().dim_shared(k);
                 chunks[d] = Some(match chunks[d].take() {
-                    None => c,
-                    Some(prev) if prev == c => prev,
-                    Some(prev) => common_refinement(&prev, &c),
+                    None => c.clone(),
+                    Some(prev) if Arc::ptr_eq(&prev, c) || prev[..] == c[..] => prev,
+                    Some(prev) => Arc::from(common_refinement(&prev, c)),
                 });
             }
         }
     }
-    let out_chunks: Vec<Vec<usize>> = chunks
+    let out_chunks: Vec<Arc<[usize]>> = chunks
         .into_iter()
         .zip(&shape)
-        .map(|(c, &n)| c.unwrap_or_else(|| vec![n]))
+        .map(|(c, &n)| c.unwrap_or_else(|| Arc::from([n])))
         .collect();
-    let grid = ChunkGrid::from_raw(out_chunks.clone());
+    let grid = ChunkGrid::from_shared(out_chunks.clone());
     // Rechunk inputs whose chunks differ from the unified ones.
     let mut unified = Vec::with_capacity(inputs.len());
     for x in inputs {
         let off = nd - x.ndim();
-        let want: Vec<Vec<usize>> = (0..x.ndim())
-            .map(|k| {
-                if x.shape()[k] == shape[off + k] {
-                    out_chunks[off + k].clone()
-                } else {
-                    x.grid().dim(k).to_vec()
-                }
-            })
-            .collect();
-        if want.as_slice() != x.grid().chunks() {
-            unified.push(rechunk(x, ChunkGrid::from_raw(want))?);
+        let x_shape = x.shape();
+        let want = ChunkGrid::from_shared(
+            (0..x.ndim())
+                .map(|k| {
+                    if x_shape[k] == shape[off + k] {
+                        out_chunks[off + k].clone()
+                    } else {
+                        x.grid().dim_shared(k).clone()
+                    }
+                })
+                .collect(),
+        );
+        if &want != x.grid() {
+            unified.push(rechunk(x, want)?);
         } else {
             unified.push(x.clone());
         }
@@ -186,9 +190,9 @@ pub fn axis_map(x: &Expr, src: Vec<Option<usize>>) -> Result<Expr> {
     }
     let chunks = src
         .iter()
-        .map(|s| {
-            s.map(|k| x.grid().dim(k).to_vec())
-                .unwrap_or_else(|| vec![1])
+        .map(|s| match s {
+            Some(k) => x.grid().dim_shared(*k).clone(),
+            None => Arc::from([1]),
         })
         .collect();
     if src.iter().enumerate().all(|(d, s)| *s == Some(d)) && src.len() == nd {
@@ -199,7 +203,7 @@ pub fn axis_map(x: &Expr, src: Vec<Option<usize>>) -> Result<Expr> {
         vec![x.clone()],
         Meta {
             dtype: x.dtype(),
-            grid: ChunkGrid::from_raw(chunks),
+            grid: ChunkGrid::from_shared(chunks),
         },
     ))
 }
@@ -229,7 +233,11 @@ pub fn slice(x: &Expr, sel: Vec<(usize, usize, isize)>) -> Result<Expr> {
                 )));
             }
         }
-        chunks.push(slice_chunks(&boundaries(x.grid().dim(d)), start, len, step));
+        chunks.push(if start == 0 && len == shape[d] && step == 1 {
+            x.grid().dim_shared(d).clone()
+        } else {
+            Arc::from(slice_chunks(&boundaries(x.grid().dim(d)), start, len, step))
+        });
     }
     if sel
         .iter()
@@ -243,7 +251,7 @@ pub fn slice(x: &Expr, sel: Vec<(usize, usize, isize)>) -> Result<Expr> {
         vec![x.clone()],
         Meta {
             dtype: x.dtype(),
-            grid: ChunkGrid::from_raw(chunks),
+            grid: ChunkGrid::from_shared(chunks),
         },
     ))
 }
@@ -363,11 +371,13 @@ pub fn concat(inputs: &[Expr], axis: usize) -> Result<Expr> {
             }
         }
     }
-    let mut chunks: Vec<Vec<usize>> = first.grid().chunks().to_vec();
+    let mut chunks: Vec<Arc<[usize]>> = (0..nd)
+        .map(|d| first.grid().dim_shared(d).clone())
+        .collect();
     for x in &inputs[1..] {
         for d in (0..nd).filter(|&d| d != axis) {
-            if chunks[d] != x.grid().dim(d) {
-                chunks[d] = common_refinement(&chunks[d], x.grid().dim(d));
+            if chunks[d][..] != *x.grid().dim(d) {
+                chunks[d] = Arc::from(common_refinement(&chunks[d], x.grid().dim(d)));
             }
         }
     }
@@ -375,11 +385,11 @@ pub fn concat(inputs: &[Expr], axis: usize) -> Result<Expr> {
     let mut unified = Vec::new();
     for x in inputs {
         let x = cast(x, dtype);
-        let want = ChunkGrid::from_raw(
+        let want = ChunkGrid::from_shared(
             (0..nd)
                 .map(|d| {
                     if d == axis {
-                        x.grid().dim(d).to_vec()
+                        x.grid().dim_shared(d).clone()
                     } else {
                         chunks[d].clone()
                     }
@@ -398,13 +408,13 @@ pub fn concat(inputs: &[Expr], axis: usize) -> Result<Expr> {
         // would have an output chunk that no input chunk maps to.
         return Ok(unified.swap_remove(0));
     }
-    chunks[axis] = along;
+    chunks[axis] = Arc::from(along);
     Ok(Expr::new(
         Op::Concat { axis },
         unified,
         Meta {
             dtype,
-            grid: ChunkGrid::from_raw(chunks),
+            grid: ChunkGrid::from_shared(chunks),
         },
     ))
 }
@@ -437,8 +447,10 @@ pub fn reshape(x: &Expr, shape: &[usize]) -> Result<Expr> {
         return generator(spec, ChunkGrid::single(shape));
     }
     let groups = reshape_groups(&in_shape, shape);
-    let mut in_chunks: Vec<Vec<usize>> = x.grid().chunks().to_vec();
-    let mut out_chunks: Vec<Vec<usize>> = shape.iter().map(|&n| vec![n]).collect();
+    let mut in_chunks: Vec<Arc<[usize]>> = (0..in_shape.len())
+        .map(|d| x.grid().dim_shared(d).clone())
+        .collect();
+    let mut out_chunks: Vec<Arc<[usize]>> = shape.iter().map(|&n| Arc::from([n])).collect();
     for (ins, outs) in &groups {
         match (ins.first(), outs.first()) {
             (Some(&i0), Some(&o0)) if ins.len() == 1 && outs.len() == 1 => {
@@ -449,23 +461,23 @@ pub fn reshape(x: &Expr, shape: &[usize]) -> Result<Expr> {
                 let p_out: usize = outs[1..].iter().map(|&o| shape[o]).product();
                 let m = p_out / gcd(p_in, p_out);
                 for &i in &ins[1..] {
-                    in_chunks[i] = vec![in_shape[i]];
+                    in_chunks[i] = Arc::from([in_shape[i]]);
                 }
                 // Chunks along i0 become multiples of m (about the size they were).
                 let target = (in_chunks[i0][0] / m).max(1) * m;
-                in_chunks[i0] = crate::meta::regular_dim(in_shape[i0], target);
+                in_chunks[i0] = Arc::from(crate::meta::regular_dim(in_shape[i0], target));
                 out_chunks[o0] = in_chunks[i0].iter().map(|&c| c * p_in / p_out).collect();
             }
             _ => {}
         }
     }
-    let xr = rechunk(x, ChunkGrid::from_raw(in_chunks))?;
+    let xr = rechunk(x, ChunkGrid::from_shared(in_chunks))?;
     Ok(Expr::new(
         Op::Reshape,
         vec![xr],
         Meta {
             dtype: x.dtype(),
-            grid: ChunkGrid::from_raw(out_chunks),
+            grid: ChunkGrid::from_shared(out_chunks),
         },
     ))
 }
@@ -534,9 +546,9 @@ pub fn reduce(x: &Expr, op: ReduceOp, axes: &[usize], split_every: usize) -> Res
     let chunks = (0..shape.len())
         .map(|d| {
             if axes.contains(&d) {
-                vec![1]
+                Arc::from([1])
             } else {
-                x.grid().dim(d).to_vec()
+                x.grid().dim_shared(d).clone()
             }
         })
         .collect();
@@ -549,7 +561,7 @@ pub fn reduce(x: &Expr, op: ReduceOp, axes: &[usize], split_every: usize) -> Res
         vec![x.clone()],
         Meta {
             dtype: op.output_dtype(x.dtype()),
-            grid: ChunkGrid::from_raw(chunks),
+            grid: ChunkGrid::from_shared(chunks),
         },
     ))
 }
@@ -573,14 +585,17 @@ pub fn matmul(a: &Expr, b: &Expr) -> Result<Expr> {
         )));
     }
     let dtype = DType::promote(a.dtype(), b.dtype());
-    let inner = if a.grid().dim(1) == b.grid().dim(0) {
-        a.grid().dim(1).to_vec()
+    let inner: Arc<[usize]> = if a.grid().dim(1) == b.grid().dim(0) {
+        a.grid().dim_shared(1).clone()
     } else {
-        common_refinement(a.grid().dim(1), b.grid().dim(0))
+        Arc::from(common_refinement(a.grid().dim(1), b.grid().dim(0)))
     };
     let a2 = rechunk(&cast(a, dtype), a.grid().with_dim(1, inner.clone()))?;
     let b2 = rechunk(&cast(b, dtype), b.grid().with_dim(0, inner))?;
-    let grid = ChunkGrid::from_raw(vec![a.grid().dim(0).to_vec(), b.grid().dim(1).to_vec()]);
+    let grid = ChunkGrid::from_shared(vec![
+        a.grid().dim_shared(0).clone(),
+        b.grid().dim_shared(1).clone(),
+    ]);
     Ok(Expr::new(Op::MatMul, vec![a2, b2], Meta { dtype, grid }))
 }
 
@@ -609,6 +624,68 @@ mod tests {
         assert_eq!(slice_chunks(&[0, 4, 8, 10], 1, 3, 3), vec![1, 2]);
         // reversed: x[::-1].chunks == ((2, 4, 4),)
         assert_eq!(slice_chunks(&[0, 4, 8, 10], 9, 10, -1), vec![2, 4, 4]);
+    }
+
+    fn full(shape: &[usize], grid: ChunkGrid) -> Expr {
+        let spec = GenSpec::new(
+            crate::kernel::generate::GenKind::Full(1.0),
+            DType::F64,
+            shape,
+        );
+        generator(spec, grid).unwrap()
+    }
+
+    fn shares(a: &ChunkGrid, d: usize, b: &ChunkGrid, e: usize) -> bool {
+        Arc::ptr_eq(a.dim_shared(d), b.dim_shared(e))
+    }
+
+    /// Planning memory grew with the chunks of every elementwise node: each node
+    /// copied its inputs' chunk lists (bench/RESULTS.md, "Planning, per expression
+    /// node"). Derived nodes now point at the lists of the node they come from.
+    #[test]
+    fn chained_nodes_share_chunk_lists_instead_of_copying() {
+        use crate::kernel::fused::BinaryOp;
+        let base = ChunkGrid::regular(&[1000, 600], &[10, 7]).unwrap();
+        let x = full(&[1000, 600], base.clone());
+        let row = full(&[600], ChunkGrid::regular(&[600], &[7]).unwrap());
+        let mut e = x.clone();
+        for i in 0..100 {
+            let other = if i % 2 == 0 { &x } else { &row };
+            e = elementwise(
+                ElemOp::Binary(BinaryOp::Mul),
+                &[e, other.clone()],
+                DType::F64,
+            )
+            .unwrap();
+            assert!(shares(e.grid(), 0, &base, 0) && shares(e.grid(), 1, &base, 1));
+            // No rechunk was inserted: equal lists need no unification.
+            assert!(e.inputs()[0].grid() == x.grid());
+        }
+        assert_eq!(e.grid(), &base);
+        let t = axis_map(&e, vec![Some(1), Some(0)]).unwrap();
+        assert!(shares(t.grid(), 0, &base, 1) && shares(t.grid(), 1, &base, 0));
+        let s = slice(&e, vec![(0, 1000, 1), (3, 100, 2)]).unwrap();
+        assert!(shares(s.grid(), 0, &base, 0));
+        assert_eq!(s.grid().dim(1)[..3], [2, 4, 3]); // 3,5 | 7,9,11,13 | 15,17,19
+        let r = reduce(&e, ReduceOp::Sum, &[0], SPLIT_EVERY).unwrap();
+        assert!(shares(r.grid(), 1, &base, 1));
+        assert_eq!(r.grid().dim(0), &[1]);
+        let m = matmul(&e, &axis_map(&e, vec![Some(1), Some(0)]).unwrap()).unwrap();
+        assert!(shares(m.grid(), 0, &base, 0) && shares(m.grid(), 1, &base, 0));
+    }
+
+    #[test]
+    fn unified_chunks_are_one_list_shared_by_output_and_rechunked_inputs() {
+        use crate::kernel::fused::BinaryOp;
+        let a = full(&[10], ChunkGrid::regular(&[10], &[4]).unwrap());
+        let b = full(&[10], ChunkGrid::regular(&[10], &[5]).unwrap());
+        let e = elementwise(ElemOp::Binary(BinaryOp::Add), &[a, b], DType::F64).unwrap();
+        // dask: unify_chunks of (4, 4, 2) and (5, 5) is (4, 1, 3, 2).
+        assert_eq!(e.grid().dim(0), &[4, 1, 3, 2]);
+        for i in e.inputs() {
+            assert!(matches!(i.op(), Op::Rechunk));
+            assert!(shares(i.grid(), 0, e.grid(), 0));
+        }
     }
 
     #[test]

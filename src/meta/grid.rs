@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 use crate::meta::DType;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Default target chunk size for `auto` chunking: 128 MiB, as in dask.
 pub const DEFAULT_CHUNK_BYTES: usize = 128 << 20;
@@ -21,9 +23,54 @@ pub type ChunkIndex = Vec<usize>;
 /// Invariant: for every dimension `d`, `chunks[d]` sums to the array's extent along
 /// `d`; every entry is positive unless the extent is 0, in which case the dimension
 /// has the single chunk `[0]`.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// The per-dimension lists are shared: a grid built from another grid's dimensions
+/// (an elementwise result, a transpose, a cast) points at the same lists instead of
+/// copying them, so a plan node costs O(ndim), not O(chunks along each dimension).
+/// Cloning a grid is O(ndim). Equality compares lists by pointer first, then by value.
+#[derive(Clone, Eq, Serialize, Deserialize)]
+#[serde(from = "RawGrid", into = "RawGrid")]
 pub struct ChunkGrid {
+    chunks: Vec<Arc<[usize]>>,
+}
+
+/// The serialised form of a [`ChunkGrid`] (the same as before the lists were shared).
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "ChunkGrid")]
+struct RawGrid {
     chunks: Vec<Vec<usize>>,
+}
+
+impl From<RawGrid> for ChunkGrid {
+    fn from(r: RawGrid) -> Self {
+        ChunkGrid::from_raw(r.chunks)
+    }
+}
+
+impl From<ChunkGrid> for RawGrid {
+    fn from(g: ChunkGrid) -> Self {
+        RawGrid {
+            chunks: g.into_raw(),
+        }
+    }
+}
+
+impl PartialEq for ChunkGrid {
+    fn eq(&self, other: &Self) -> bool {
+        self.chunks.len() == other.chunks.len()
+            && self
+                .chunks
+                .iter()
+                .zip(&other.chunks)
+                .all(|(a, b)| Arc::ptr_eq(a, b) || a[..] == b[..])
+    }
+}
+
+// By value, as `eq` (which only adds a pointer shortcut).
+impl Hash for ChunkGrid {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.chunks.hash(state);
+    }
 }
 
 impl fmt::Debug for ChunkGrid {
@@ -48,6 +95,14 @@ impl fmt::Debug for ChunkGrid {
 
 impl ChunkGrid {
     /// A grid from explicit per-dimension chunk sizes (checked).
+    ///
+    /// ```
+    /// use chunkwise::ChunkGrid;
+    /// let g = ChunkGrid::new(vec![vec![3, 3, 2], vec![5, 5]]).unwrap();
+    /// assert_eq!(g.shape(), vec![8, 10]);
+    /// assert_eq!(g.dim(0), &[3, 3, 2]);
+    /// assert!(ChunkGrid::new(vec![vec![3, 0]]).is_err());
+    /// ```
     pub fn new(chunks: Vec<Vec<usize>>) -> Result<Self> {
         crate::meta::check_ndim(chunks.len())?;
         let total = chunks
@@ -76,12 +131,12 @@ impl ChunkGrid {
                 )));
             }
         }
-        Ok(ChunkGrid { chunks })
+        Ok(ChunkGrid::from_raw(chunks))
     }
     /// One chunk covering the whole shape.
     pub fn single(shape: &[usize]) -> Self {
         ChunkGrid {
-            chunks: shape.iter().map(|&s| vec![s]).collect(),
+            chunks: shape.iter().map(|&s| Arc::from([s])).collect(),
         }
     }
     /// Regular chunks of `size[d]` along each dimension (the last one may be smaller).
@@ -97,7 +152,7 @@ impl ChunkGrid {
             chunks: shape
                 .iter()
                 .zip(size)
-                .map(|(&n, &c)| regular_dim(n, c))
+                .map(|(&n, &c)| Arc::from(regular_dim(n, c)))
                 .collect(),
         })
     }
@@ -108,12 +163,18 @@ impl ChunkGrid {
     pub fn shape(&self) -> Vec<usize> {
         self.chunks.iter().map(|c| c.iter().sum()).collect()
     }
-    /// Chunk sizes along each dimension (dask's `.chunks`).
-    pub fn chunks(&self) -> &[Vec<usize>] {
-        &self.chunks
+    /// Chunk sizes along each dimension (dask's `.chunks`), as a copy: O(total
+    /// number of chunks along all dimensions). Use [`dim`](Self::dim) to borrow one.
+    pub fn chunks(&self) -> Vec<Vec<usize>> {
+        self.chunks.iter().map(|c| c.to_vec()).collect()
     }
     /// Chunk sizes along dimension `d`.
     pub fn dim(&self, d: usize) -> &[usize] {
+        &self.chunks[d]
+    }
+    /// Chunk sizes along dimension `d`, shared: clone it to build another grid
+    /// with the same chunks along a dimension without copying them.
+    pub(crate) fn dim_shared(&self, d: usize) -> &Arc<[usize]> {
         &self.chunks[d]
     }
     /// Number of chunks along each dimension (dask's `.numblocks`).
@@ -155,23 +216,33 @@ impl ChunkGrid {
         unravel_index(n, &self.numblocks())
     }
     /// The same grid with dimensions reordered: new dim `i` is old dim `perm[i]`.
+    /// Shares the lists with `self`.
     pub fn permuted(&self, perm: &[usize]) -> ChunkGrid {
         ChunkGrid {
             chunks: perm.iter().map(|&p| self.chunks[p].clone()).collect(),
         }
     }
-    /// The grid with dimension `d` replaced by `c`.
-    pub fn with_dim(&self, d: usize, c: Vec<usize>) -> ChunkGrid {
+    /// The grid with dimension `d` replaced by `c` (a `Vec<usize>`, or a list
+    /// shared with another grid); the other dimensions are shared with `self`.
+    pub fn with_dim(&self, d: usize, c: impl Into<Arc<[usize]>>) -> ChunkGrid {
         let mut chunks = self.chunks.clone();
-        chunks[d] = c;
+        chunks[d] = c.into();
         ChunkGrid { chunks }
     }
     /// Build from raw per-dimension chunks without checks (callers keep the invariant).
     pub(crate) fn from_raw(chunks: Vec<Vec<usize>>) -> ChunkGrid {
+        ChunkGrid {
+            chunks: chunks.into_iter().map(Arc::from).collect(),
+        }
+    }
+    /// Build from shared per-dimension chunks without checks (callers keep the
+    /// invariant): no list is copied.
+    pub(crate) fn from_shared(chunks: Vec<Arc<[usize]>>) -> ChunkGrid {
         ChunkGrid { chunks }
     }
+    /// The per-dimension chunk sizes, as owned lists (a copy of any shared list).
     pub fn into_raw(self) -> Vec<Vec<usize>> {
-        self.chunks
+        self.chunks.iter().map(|c| c.to_vec()).collect()
     }
 }
 
@@ -436,6 +507,29 @@ mod tests {
     fn zero_extent_has_one_empty_chunk() {
         let g = normalize_chunks(&[4].into(), &[0], DType::F64).unwrap();
         assert_eq!(g.chunks(), &[vec![0]]);
+    }
+
+    #[test]
+    fn grids_are_equal_by_value_whether_or_not_lists_are_shared() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |g: &ChunkGrid| {
+            let mut h = DefaultHasher::new();
+            g.hash(&mut h);
+            h.finish()
+        };
+        let a = ChunkGrid::new(vec![vec![3, 3, 2], vec![5, 5]]).unwrap();
+        let b = ChunkGrid::regular(&[8, 10], &[3, 5]).unwrap();
+        let c = a.with_dim(1, vec![5, 4, 1]);
+        assert!(!Arc::ptr_eq(a.dim_shared(0), b.dim_shared(0)));
+        assert_eq!(a, b);
+        assert_eq!(hash(&a), hash(&b));
+        assert!(Arc::ptr_eq(a.dim_shared(0), c.dim_shared(0)));
+        assert_ne!(a, c);
+        assert_ne!(a, ChunkGrid::new(vec![vec![3, 3, 2]]).unwrap());
+        assert_eq!(a.permuted(&[1, 0]).permuted(&[1, 0]), a);
+        assert_eq!(a.chunks(), vec![vec![3, 3, 2], vec![5, 5]]);
+        assert_eq!(a.clone().into_raw(), a.chunks());
+        assert_eq!(format!("{c:?}"), "((3, 3, 2), (5, 4, 1))");
     }
 
     #[test]

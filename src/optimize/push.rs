@@ -3,6 +3,7 @@
 use super::{transform_up, Rule};
 use crate::error::Result;
 use crate::expr::{self, ElemOp, Expr, Op};
+use std::sync::Arc;
 
 /// `rechunk(generator)` is a generator with other chunks: nothing moves. The
 /// rechunk also moves through transposes and elementwise operations whose inputs
@@ -31,13 +32,14 @@ fn push_rechunk(x: &Expr, grid: &crate::meta::ChunkGrid) -> Result<Option<Expr>>
         Op::Gen(spec) => Some(expr::generator(spec.clone(), grid.clone())?),
         Op::AxisMap { src } => {
             let input = &x.inputs()[0];
-            let mut chunks: Vec<Vec<usize>> = input.shape().iter().map(|&n| vec![n]).collect();
+            let mut chunks: Vec<Arc<[usize]>> =
+                input.shape().iter().map(|&n| Arc::from([n])).collect();
             for (d, k) in src.iter().enumerate() {
                 if let Some(k) = k {
-                    chunks[*k] = grid.dim(d).to_vec();
+                    chunks[*k] = grid.dim_shared(d).clone();
                 }
             }
-            match push_rechunk(input, &crate::meta::ChunkGrid::from_raw(chunks))? {
+            match push_rechunk(input, &crate::meta::ChunkGrid::from_shared(chunks))? {
                 Some(inner) => Some(expr::axis_map(&inner, src.clone())?),
                 None => None,
             }
@@ -47,16 +49,17 @@ fn push_rechunk(x: &Expr, grid: &crate::meta::ChunkGrid) -> Result<Option<Expr>>
             let mut inputs = Vec::new();
             for i in x.inputs() {
                 let off = nd - i.ndim();
+                let (i_shape, x_shape) = (i.shape(), x.shape());
                 let chunks = (0..i.ndim())
                     .map(|k| {
-                        if i.shape()[k] == x.shape()[off + k] {
-                            grid.dim(off + k).to_vec()
+                        if i_shape[k] == x_shape[off + k] {
+                            grid.dim_shared(off + k).clone()
                         } else {
-                            vec![i.shape()[k]]
+                            Arc::from([i_shape[k]])
                         }
                     })
                     .collect();
-                match push_rechunk(i, &crate::meta::ChunkGrid::from_raw(chunks))? {
+                match push_rechunk(i, &crate::meta::ChunkGrid::from_shared(chunks))? {
                     Some(p) => inputs.push(p),
                     None => return Ok(None),
                 }
