@@ -6,9 +6,10 @@ use super::{Array, Scalar};
 use crate::error::{Error, Result};
 use crate::expr;
 use crate::kernel::generate::{GenKind, GenSpec};
-use crate::kernel::{Chunk, Element};
+use crate::kernel::{Chunk, ChunkSource, Element};
 use crate::meta::{normalize_chunks, ChunkSpec, DType};
 use ndarray::{ArrayBase, Data, Dimension};
+use std::sync::Arc;
 
 fn constant(shape: &[usize], value: f64, dtype: DType, chunks: ChunkSpec) -> Result<Array> {
     let grid = normalize_chunks(&chunks, shape, dtype)?;
@@ -97,6 +98,21 @@ where
         Chunk::from(owned),
         grid,
     )?))
+}
+
+/// An array read from a stored variable (HDF5, NetCDF-4 or Zarr, see
+/// `crate::io`): nothing is read until it is computed, and then each rank reads
+/// only the chunks it owns. `chunks` `None` takes the file's own chunks (or
+/// `"auto"` for a contiguous variable), like xarray's `open_dataset(chunks={})`.
+pub fn from_source(source: Arc<dyn ChunkSource>, chunks: Option<ChunkSpec>) -> Result<Array> {
+    let spec = match (chunks, source.file_chunks()) {
+        (Some(spec), _) => spec,
+        (None, Some(file)) => ChunkSpec::from(file.as_slice()),
+        (None, None) => ChunkSpec::default(),
+    };
+    let grid = normalize_chunks(&spec, source.shape(), source.dtype())
+        .map_err(|e| e.with_message(format!("{}: {}", source.describe(), e.message())))?;
+    Ok(Array::from_expr(expr::read(source, grid)?))
 }
 
 /// Random arrays from a counter-based generator keyed by (seed, chunk index): the

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::kernel::generate::GenSpec;
 use crate::kernel::reduce::ReduceOp;
 use crate::kernel::structure::DimSlice;
-use crate::kernel::Chunk;
+use crate::kernel::{Chunk, ChunkSource};
 use crate::meta::{boundaries, broadcast_shapes, common_refinement, ChunkGrid, DType};
 use std::sync::Arc;
 
@@ -27,6 +27,25 @@ pub fn from_array(data: Chunk, grid: ChunkGrid) -> Result<Expr> {
             data: Arc::new(data),
             view,
         },
+        vec![],
+        Meta { dtype, grid },
+    ))
+}
+
+/// A variable read from a file, in chunks `grid`.
+pub fn read(source: Arc<dyn ChunkSource>, grid: ChunkGrid) -> Result<Expr> {
+    if source.shape() != grid.shape().as_slice() {
+        return Err(Error::plan(format!(
+            "chunks {grid:?} cover shape {:?} but {} has shape {:?}",
+            grid.shape(),
+            source.describe(),
+            source.shape()
+        )));
+    }
+    let view = source.shape().iter().map(|_| (0, 1)).collect();
+    let dtype = source.dtype();
+    Ok(Expr::new(
+        Op::Read { source, view },
         vec![],
         Meta { dtype, grid },
     ))

@@ -13,7 +13,7 @@ use crate::kernel::fused::{BinaryOp, Program, UnaryOp};
 use crate::kernel::generate::GenSpec;
 use crate::kernel::reduce::ReduceOp;
 use crate::kernel::structure::DimSlice;
-use crate::kernel::Chunk;
+use crate::kernel::{Chunk, ChunkSource};
 use crate::meta::{ChunkGrid, DType};
 use std::fmt;
 use std::sync::Arc;
@@ -80,6 +80,11 @@ pub enum Op {
     /// shows of it (slices pushed into the source).
     FromArray {
         data: Arc<Chunk>,
+        view: Vec<(usize, isize)>,
+    },
+    /// A variable stored in a file, read by region; `view` as for `FromArray`.
+    Read {
+        source: Arc<dyn ChunkSource>,
         view: Vec<(usize, isize)>,
     },
     /// Chunks already computed (`persist`), one per chunk in C order.
@@ -182,6 +187,7 @@ impl Expr {
     pub fn op_name(&self) -> String {
         match self.op() {
             Op::FromArray { .. } => "from_array".into(),
+            Op::Read { .. } => "read".into(),
             Op::Stored { .. } => "persisted".into(),
             Op::Gen(g) => match &g.kind {
                 crate::kernel::generate::GenKind::Full(v) => format!("full({v})"),

@@ -123,6 +123,10 @@ pub enum LayerOp {
         data: Arc<Chunk>,
         view: Vec<(usize, isize)>,
     },
+    Read {
+        source: Arc<dyn crate::kernel::ChunkSource>,
+        view: Vec<(usize, isize)>,
+    },
     Stored {
         chunks: Arc<Vec<Arc<Chunk>>>,
     },
@@ -237,6 +241,13 @@ impl Builder {
             Op::FromArray { data, view } => {
                 let op = LayerOp::FromArray {
                     data: data.clone(),
+                    view: view.clone(),
+                };
+                self.push(e.op_name(), grid, m.dtype, vec![], op, (cb, tb))
+            }
+            Op::Read { source, view } => {
+                let op = LayerOp::Read {
+                    source: source.clone(),
                     view: view.clone(),
                 };
                 self.push(e.op_name(), grid, m.dtype, vec![], op, (cb, tb))

@@ -47,6 +47,7 @@ pub(super) fn run(
                 .collect();
             Value::chunk(structure::slice(data, &sel)?)
         }
+        LayerOp::Read { source, view } => Value::chunk(read_region(&**source, view, &off, &shape)?),
         LayerOp::Stored { chunks } => Value::Chunk(
             chunks
                 .get(chunk)
@@ -331,4 +332,47 @@ fn invert(map: &[Option<usize>], leaf_nd: usize) -> Vec<Option<usize>> {
         }
     }
     out
+}
+
+/// The block at `off` with `shape` of a source seen through `view` (offset,
+/// step per dim): the bounding box of the strided selection is read, then
+/// strided in memory if any step is not 1.
+fn read_region(
+    source: &dyn crate::kernel::ChunkSource,
+    view: &[(usize, isize)],
+    off: &[usize],
+    shape: &[usize],
+) -> Result<Chunk> {
+    let nd = shape.len();
+    let (mut start, mut count, mut sel) = (
+        Vec::with_capacity(nd),
+        Vec::with_capacity(nd),
+        Vec::with_capacity(nd),
+    );
+    for ((&(o, st), &p), &n) in view.iter().zip(off).zip(shape) {
+        let first = o as isize + st * p as isize;
+        let last = first + st * (n as isize - 1).max(0);
+        let lo = first.min(last) as usize;
+        let len = if n == 0 { 0 } else { first.abs_diff(last) + 1 };
+        start.push(lo);
+        count.push(len);
+        sel.push(DimSlice {
+            start: (first - lo as isize) as usize,
+            len: n,
+            step: st,
+        });
+    }
+    let data = source.read(&start, &count)?;
+    if data.shape() != count.as_slice() {
+        return Err(Error::internal(format!(
+            "{} returned a block of shape {:?} for a read of {count:?} at {start:?}",
+            source.describe(),
+            data.shape()
+        )));
+    }
+    if view.iter().all(|&(_, st)| st == 1) {
+        Ok(data)
+    } else {
+        structure::slice(&data, &sel)
+    }
 }

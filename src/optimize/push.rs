@@ -106,17 +106,21 @@ fn push(x: &Expr, sel: &[(usize, usize, isize)]) -> Result<Option<Expr>> {
         }
         Op::FromArray { data, view } => {
             let meta = expr::slice(x, sel.to_vec())?.meta().clone();
-            let view = view
-                .iter()
-                .zip(sel)
-                .map(|(&(off, st), &(start, _, step))| {
-                    ((off as isize + st * start as isize) as usize, st * step)
-                })
-                .collect();
             Expr::new(
                 Op::FromArray {
                     data: data.clone(),
-                    view,
+                    view: compose_view(view, sel),
+                },
+                vec![],
+                meta,
+            )
+        }
+        Op::Read { source, view } => {
+            let meta = expr::slice(x, sel.to_vec())?.meta().clone();
+            Expr::new(
+                Op::Read {
+                    source: source.clone(),
+                    view: compose_view(view, sel),
                 },
                 vec![],
                 meta,
@@ -166,4 +170,15 @@ fn push(x: &Expr, sel: &[(usize, usize, isize)]) -> Result<Option<Expr>> {
         }
         _ => return Ok(None),
     }))
+}
+
+/// A source's view (offset, step per dim) seen through the selection `sel`
+/// (start, len, step per dim).
+fn compose_view(view: &[(usize, isize)], sel: &[(usize, usize, isize)]) -> Vec<(usize, isize)> {
+    view.iter()
+        .zip(sel)
+        .map(|(&(off, st), &(start, _, step))| {
+            ((off as isize + st * start as isize) as usize, st * step)
+        })
+        .collect()
 }
