@@ -28,8 +28,8 @@ use crate::session::{self, Session};
 use ndarray::ArrayD;
 
 pub use creation::random;
-pub use index::Idx;
-pub use ops::{maximum, minimum, where_};
+pub use index::{slice_indices, Idx};
+pub use ops::{maximum, minimum, where_, Operand};
 pub use reductions::Axes;
 pub use shape_ops::{concatenate, stack};
 

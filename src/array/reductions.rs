@@ -29,6 +29,11 @@ impl From<i32> for Axes {
         Axes::Some(vec![a as isize])
     }
 }
+impl From<Vec<usize>> for Axes {
+    fn from(a: Vec<usize>) -> Self {
+        Axes::Some(a.into_iter().map(|x| x as isize).collect())
+    }
+}
 impl From<Vec<isize>> for Axes {
     fn from(a: Vec<isize>) -> Self {
         Axes::Some(a)

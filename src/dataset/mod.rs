@@ -1,6 +1,22 @@
-//! Labelled arrays with xarray's data model and names: `DataArray` and
-//! `Dataset` (named dims, coordinates, attributes), over chunked arrays.
+//! Labelled arrays with xarray's data model and names: [`DataArray`] and
+//! [`Dataset`] (named dims, coordinates, attributes), over chunked arrays.
 //!
-//! Under construction (issue 4); `time` holds the CF calendars.
+//! Coordinates are held in memory on every rank (one value per position of a
+//! dimension); data stays chunked and lazy until computed.
 
+mod align;
+pub mod coord;
+mod dataarray;
+mod groupby;
+mod repr;
+mod set;
 pub mod time;
+mod window;
+
+pub use coord::{Coord, CoordValues, Coords, Label};
+pub use dataarray::{DataArray, Pos, Sel};
+pub use set::{Dataset, Variable};
+
+pub use crate::io::{AttrValue, Attrs};
+pub use groupby::GroupBy;
+pub use window::{concat, Coarsen, Rolling, Weighted};
