@@ -399,11 +399,16 @@ impl DateTime {
         self.microsecond
     }
 
-    /// The day of the year, 1 on January 1st (up to 360, 365 or 366 by calendar;
-    /// 1582-10-15 is day 278 in the standard calendar, which skipped ten days).
+    /// The day of the year, 1 on January 1st (up to 360, 365 or 366 by
+    /// calendar). As cftime's `dayofyr`, it counts the month table, so in the
+    /// standard calendar 1582-10-15 is day 288 although ten days were skipped.
     pub fn dayofyear(&self) -> u32 {
         let y = self.calendar.astronomical(self.year.into());
-        (self.day_number() - days::days(self.calendar, y, 1, 1) + 1) as u32
+        let month = u32::from(self.month);
+        (1..month)
+            .map(|m| days::month_len(self.calendar, y, m))
+            .sum::<u32>()
+            + u32::from(self.day)
     }
 
     /// The day of the week, Monday = 0 to Sunday = 6 (xarray's `dayofweek`).
@@ -431,12 +436,10 @@ impl DateTime {
         }
     }
 
-    /// The number of days in the date's month (21 for October 1582 in the
-    /// standard calendar).
+    /// The number of days in the date's month (as cftime's `daysinmonth`, 31
+    /// for October 1582 in the standard calendar, the ten skipped days
+    /// included).
     pub fn days_in_month(&self) -> u32 {
-        if self.calendar == Calendar::Standard && (self.year, self.month) == (1582, 10) {
-            return 21;
-        }
         let y = self.calendar.astronomical(self.year.into());
         days::month_len(self.calendar, y, self.month.into())
     }
@@ -557,36 +560,39 @@ pub fn parse_period(s: &str, cal: Calendar) -> Result<(DateTime, DateTime)> {
 struct Scale {
     reference: i64,
     unit: i64,
-    /// Snap to a whole second when one microsecond away (cftime does the same
-    /// for units of a second or more, so that float error does not show).
-    snap: bool,
 }
 
 impl Scale {
     fn new(units: &CfUnits, cal: Calendar) -> Result<Scale> {
-        let unit = units.unit().ticks(cal)?;
         Ok(Scale {
             reference: units.reference(cal)?.to_ticks(),
-            unit,
-            snap: unit >= TICKS_PER_SECOND,
+            unit: units.unit().ticks(cal)?,
         })
     }
 
-    /// The ticks of value `v`, rounded to the microsecond; `None` if `v` is not
-    /// finite or out of range.
+    /// The ticks of value `v`, rounded to the microsecond, or to the whole
+    /// second when that is within the float's own precision; `None` if `v` is
+    /// not finite or out of range.
     fn ticks(&self, v: f64) -> Option<i64> {
         let whole = v.trunc();
-        if whole.abs() >= 9.0e18 {
-            return None; // also NaN and infinities
+        if !v.is_finite() || whole.abs() >= 9.0e18 {
+            return None;
         }
         let base = (whole as i64).checked_mul(self.unit)?;
-        let part = (v - whole) * self.unit as f64; // exact subtraction
+        let unit = self.unit as f64;
+        let part = (v - whole) * unit; // the subtraction is exact
         let mut delta = base.checked_add(part.round_ties_even() as i64)?;
-        if self.snap {
-            match delta.rem_euclid(TICKS_PER_SECOND) {
-                1 => delta = base.checked_add(part.floor() as i64)?,
-                999_999 => delta = base.checked_add(part.ceil() as i64)?,
-                _ => {}
+        // A float stands for every number within half a unit in its last place
+        // of it; a whole second there is what the writer meant (cftime snaps
+        // at one microsecond for the same reason).
+        let a = v.abs();
+        let half_ulp = (f64::from_bits(a.to_bits() + 1) - a) / 2.0 * unit;
+        let r = delta.rem_euclid(TICKS_PER_SECOND);
+        if r != 0 && half_ulp >= 0.5 {
+            for second in [delta - r, delta - r + TICKS_PER_SECOND] {
+                if ((second - base) as f64 - part).abs() <= half_ulp {
+                    delta = second;
+                }
             }
         }
         self.reference.checked_add(delta)
@@ -605,9 +611,11 @@ impl Scale {
 }
 
 /// Dates of CF time values (cftime's `num2date`): `values` counted in `units`
-/// in calendar `cal`, rounded to the microsecond (and to the whole second when
-/// one microsecond away, as cftime does for units of a second or more, so a
-/// whole-second date survives float error in `days`).
+/// in calendar `cal`, rounded to the microsecond, or to the whole second when
+/// the float cannot tell them apart (within half a unit in its last place), so
+/// that whole-second times written as `days` or `hours` come back exactly.
+/// cftime snaps to the second at one microsecond for the same reason; the two
+/// differ only where a float is that coarse.
 ///
 /// An [`Error::Io`] for a reference date or unit that `cal` does not have, or
 /// a value that is not finite or out of range (the caller adds the file and
@@ -639,9 +647,10 @@ pub fn decode_ticks(values: &[f64], units: &CfUnits, cal: Calendar) -> Result<Ve
 
 /// CF time values of `dates` in `units` (cftime's `date2num`), in the dates'
 /// calendar: exact when a date is a whole number of units from the reference,
-/// else the nearest float to the quotient. Decoding the result gives the dates
-/// back for whole seconds (and to the microsecond while the float has the
-/// digits).
+/// else the nearest float to the quotient. Decoding the result gives back
+/// whole-second dates exactly (while a unit in the float's last place is under
+/// a second: within about 10^5 years of the reference in days), and other
+/// dates to the microsecond while the float has the digits.
 ///
 /// An [`Error::Plan`] if the dates mix calendars; an [`Error::Io`] if the
 /// reference date or the unit does not exist in their calendar.

@@ -6,6 +6,9 @@ use super::{DateTime, TICKS_PER_SECOND};
 use crate::error::{Error, Result};
 use std::fmt;
 
+#[cfg(test)]
+mod tests;
+
 /// The base period of a [`Freq`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FreqUnit {
