@@ -16,6 +16,7 @@ pub mod error;
 pub mod exec;
 pub mod expr;
 pub mod graph;
+pub mod io;
 pub mod kernel;
 pub mod lower;
 pub mod meta;

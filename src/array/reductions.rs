@@ -14,6 +14,13 @@ pub enum Axes {
     Some(Vec<isize>),
 }
 
+impl Axes {
+    /// These axes, counted from the start (`Axes::Some` takes `isize`).
+    pub fn of(axes: &[usize]) -> Axes {
+        Axes::Some(axes.iter().map(|&a| a as isize).collect())
+    }
+}
+
 impl From<Option<isize>> for Axes {
     fn from(a: Option<isize>) -> Self {
         a.map_or(Axes::All, |a| Axes::Some(vec![a]))
@@ -27,11 +34,6 @@ impl From<isize> for Axes {
 impl From<i32> for Axes {
     fn from(a: i32) -> Self {
         Axes::Some(vec![a as isize])
-    }
-}
-impl From<Vec<usize>> for Axes {
-    fn from(a: Vec<usize>) -> Self {
-        Axes::Some(a.into_iter().map(|x| x as isize).collect())
     }
 }
 impl From<Vec<isize>> for Axes {

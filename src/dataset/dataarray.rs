@@ -383,9 +383,9 @@ impl DataArray {
         let skip = self.skipna();
         self.reduce_with(dims, |x, axes| {
             if skip {
-                x.nanmean(Axes::from(axes), false)
+                x.nanmean(Axes::of(&axes), false)
             } else {
-                x.mean(Axes::from(axes), false)
+                x.mean(Axes::of(&axes), false)
             }
         })
     }
@@ -395,9 +395,9 @@ impl DataArray {
         let skip = self.skipna();
         self.reduce_with(dims, |x, axes| {
             if skip {
-                x.nansum(Axes::from(axes), false)
+                x.nansum(Axes::of(&axes), false)
             } else {
-                x.sum(Axes::from(axes), false)
+                x.sum(Axes::of(&axes), false)
             }
         })
     }
@@ -407,9 +407,9 @@ impl DataArray {
         let skip = self.skipna();
         self.reduce_with(dims, |x, axes| {
             if skip {
-                x.nanmin(Axes::from(axes), false)
+                x.nanmin(Axes::of(&axes), false)
             } else {
-                x.min(Axes::from(axes), false)
+                x.min(Axes::of(&axes), false)
             }
         })
     }
@@ -419,9 +419,9 @@ impl DataArray {
         let skip = self.skipna();
         self.reduce_with(dims, |x, axes| {
             if skip {
-                x.nanmax(Axes::from(axes), false)
+                x.nanmax(Axes::of(&axes), false)
             } else {
-                x.max(Axes::from(axes), false)
+                x.max(Axes::of(&axes), false)
             }
         })
     }
@@ -432,9 +432,9 @@ impl DataArray {
         let skip = self.skipna();
         self.reduce_with(dims, |x, axes| {
             if skip {
-                x.nanstd(Axes::from(axes), ddof, false)
+                x.nanstd(Axes::of(&axes), ddof, false)
             } else {
-                x.std(Axes::from(axes), ddof, false)
+                x.std(Axes::of(&axes), ddof, false)
             }
         })
     }
@@ -444,9 +444,9 @@ impl DataArray {
         let skip = self.skipna();
         self.reduce_with(dims, |x, axes| {
             if skip {
-                x.nanvar(Axes::from(axes), ddof, false)
+                x.nanvar(Axes::of(&axes), ddof, false)
             } else {
-                x.var(Axes::from(axes), ddof, false)
+                x.var(Axes::of(&axes), ddof, false)
             }
         })
     }
@@ -457,7 +457,7 @@ impl DataArray {
             x.isnan()
                 .invert()
                 .astype(DType::I64)
-                .sum(Axes::from(axes), false)
+                .sum(Axes::of(&axes), false)
         })
     }
 

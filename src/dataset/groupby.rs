@@ -385,6 +385,24 @@ impl GroupBy {
                 out.coords.insert(n, c.clone());
             }
         }
+        if self.name != self.dim {
+            // xarray keeps the group of every position: `month(time)`.
+            let n = self.obj.shape()[self.obj.axis(&self.dim)?];
+            let mut group = vec![0; n];
+            for (k, runs) in self.runs.iter().enumerate() {
+                for r in runs {
+                    group[r.clone()].fill(k);
+                }
+            }
+            out.coords.insert(
+                &self.name,
+                Coord {
+                    dims: vec![self.dim.clone()],
+                    values: self.labels.take(group.into_iter()),
+                    attrs: Default::default(),
+                },
+            );
+        }
         out.name = self.obj.name.clone();
         out.validate()?;
         Ok(out)

@@ -8,6 +8,7 @@ mod align;
 pub mod coord;
 mod dataarray;
 mod groupby;
+mod open;
 mod repr;
 mod set;
 pub mod time;
@@ -19,4 +20,5 @@ pub use set::{Dataset, Variable};
 
 pub use crate::io::{AttrValue, Attrs};
 pub use groupby::GroupBy;
+pub use open::{open_dataset, open_mfdataset, open_mfdataset_paths, OpenOptions};
 pub use window::{concat, Coarsen, Rolling, Weighted};

@@ -89,7 +89,8 @@ impl Dataset {
         Ok(())
     }
 
-    /// `{dim: length}` over all variables and coordinates, in first-seen order.
+    /// `{dim: length}` over the variables, then the coordinates, in first-seen
+    /// order.
     pub fn sizes(&self) -> Vec<(String, usize)> {
         let mut out: Vec<(String, usize)> = Vec::new();
         let mut add = |d: &str, n: usize| {
@@ -97,14 +98,14 @@ impl Dataset {
                 out.push((d.to_string(), n));
             }
         };
-        for (_, c) in self.coords.iter() {
-            if let [d] = c.dims.as_slice() {
-                add(d, c.values.len());
-            }
-        }
         for (_, v) in &self.vars {
             for (d, n) in v.dims.iter().zip(v.data.shape()) {
                 add(d, n);
+            }
+        }
+        for (_, c) in self.coords.iter() {
+            if let [d] = c.dims.as_slice() {
+                add(d, c.values.len());
             }
         }
         out

@@ -285,7 +285,7 @@ impl Weighted {
         } else {
             dims.to_vec()
         };
-        let sum = |d: &DataArray| d.reduce_with(&dims, |a, ax| a.sum(Axes::from(ax), false));
+        let sum = |d: &DataArray| d.reduce_with(&dims, |a, ax| a.sum(Axes::of(&ax), false));
         let (num, den) = (sum(&num)?, sum(&den)?);
         let mut out = super::align::zip_with(&num, &den, "weighted", |a, b| a.div(b))?;
         out.name = x.name.clone();
@@ -302,7 +302,7 @@ impl Weighted {
         } else {
             dims.to_vec()
         };
-        num.reduce_with(&dims, |a, ax| a.sum(Axes::from(ax), false))
+        num.reduce_with(&dims, |a, ax| a.sum(Axes::of(&ax), false))
     }
 }
 
@@ -349,6 +349,27 @@ pub fn concat(objs: &[&DataArray], dim: &str) -> Result<DataArray> {
     for (n, c) in first.coords.iter() {
         if c.dims.iter().any(|d| d == dim) {
             out.coords.remove(n);
+            if n == dim {
+                continue;
+            }
+            // Other coordinates along `dim` (`month(time)`) are joined too,
+            // when every array has them.
+            let mut joined = Some(c.values.clone());
+            for o in &objs[1..] {
+                joined = match (joined, o.coords.get(n)) {
+                    (Some(a), Some(b)) => a.concat(&b.values),
+                    _ => None,
+                };
+            }
+            if let Some(v) = joined {
+                out.coords.insert(
+                    n,
+                    Coord {
+                        values: v,
+                        ..c.clone()
+                    },
+                );
+            }
         }
     }
     if let Some(v) = values {

@@ -1,0 +1,24 @@
+//! Files: each rank reads (and, later, writes) only the regions of the chunks it
+//! owns.
+//!
+//! * [`hdf5`]: HDF5 files — [`Hdf5File`] (open, list, attributes) and
+//!   [`Hdf5Variable`], a [`crate::kernel::ChunkSource`] over one dataset.
+//! * [`netcdf`]: NetCDF-4 files (HDF5 with netCDF-C's conventions) —
+//!   [`NcFile`] with dimensions, variables and attributes.
+//! * [`cf`]: CF decoding (`_FillValue`, `missing_value`, `scale_factor`,
+//!   `add_offset`) as a source wrapping the raw one.
+//!
+//! Reading uses HDF5's serial driver and no MPI: any thread of any rank may read.
+
+mod attrs;
+pub mod cf;
+pub mod hdf5;
+pub mod netcdf;
+
+#[cfg(test)]
+mod tests;
+
+pub use self::attrs::{Attr, AttrValue, Attrs};
+pub use self::cf::{CfEncoding, Decoded};
+pub use self::hdf5::{Entry, EntryKind, Hdf5File, Hdf5Variable, StoredType};
+pub use self::netcdf::{NcFile, NcVar};
