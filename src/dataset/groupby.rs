@@ -151,9 +151,17 @@ impl DataArray {
             )));
         };
         let f = Freq::parse(freq)?;
+        // Bins start from the data, as in xarray (`2MS` from the first
+        // timestamp's month), not from a fixed epoch.
+        let Some(first) = times.iter().min() else {
+            return Err(Error::plan(format!(
+                "resample: coordinate `{dim}` is empty"
+            )));
+        };
+        let origin = f.origin(first)?;
         let starts: Vec<DateTime> = times
             .iter()
-            .map(|t| t.floor_to(&f))
+            .map(|t| t.floor_from(&f, &origin))
             .collect::<Result<_>>()?;
         let mut labels = Vec::new();
         let mut runs = Vec::new();

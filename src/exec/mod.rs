@@ -4,9 +4,9 @@
 //! It knows nothing of what a task computes: a [`TaskRunner`] does, given the
 //! task's inputs, and turns values into bytes and back. The placement
 //! ([`crate::graph::Placement`]) says which rank owns which task; every rank
-//! derives it alone. A rank keeps, for the tasks of its own shards only, a
-//! remaining-inputs counter (4 bytes), and per live value a remaining-consumers
-//! counter; it frees each value after its last local consumer ran, runs ready
+//! derives it alone. A rank keeps, for its own tasks that have received some
+//! but not all of their inputs, a remaining-inputs counter (the frontier, not
+//! the task table), and per live value a remaining-consumers counter; it frees each value after its last local consumer ran, runs ready
 //! tasks in parallel waves on the rayon pool (consumers before new sources, so
 //! reductions finish early and memory stays bounded), and refuses up front a plan
 //! whose projected memory exceeds the limit. Details in [`execute`].
