@@ -530,3 +530,61 @@ fn bad_files_give_clear_errors_naming_file_and_variable() {
     .unwrap_err();
     assert!(err.to_string().contains("no files match"), "{err}");
 }
+
+#[test]
+fn calendars_decode_group_and_resample_like_cftime() {
+    let doc = expected("calendars.json");
+    for name in ["cal_noleap", "cal_365_day", "cal_360_day", "cal_hours"] {
+        let ds = open_dataset(
+            data_dir().join(format!("nc/{name}.nc")),
+            &OpenOptions::default(),
+        )
+        .unwrap();
+        let air = ds.get("air").unwrap();
+        let time = &air.coord("time").unwrap().values;
+        let want = entry(&doc, &format!("{name}.time"))["values"]
+            .as_array()
+            .unwrap();
+        assert_eq!(time.len(), want.len(), "{name}");
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(time.label(i), w.as_str().unwrap(), "{name}: time[{i}]");
+        }
+        let mut parts = vec!["year", "month", "day", "dayofyear", "season"];
+        if name == "cal_hours" {
+            parts.push("hour");
+        }
+        for part in parts {
+            let got = time.dt(part).unwrap();
+            let want = entry(&doc, &format!("{name}.time.{part}"))["values"]
+                .as_array()
+                .unwrap();
+            for (i, w) in want.iter().enumerate() {
+                let w = match w {
+                    Value::String(s) => s.clone(),
+                    n => n.to_string(),
+                };
+                assert_eq!(got.label(i), w, "{name}: time.dt.{part}[{i}]");
+            }
+        }
+        let months = air.groupby("time.month").unwrap().mean(&["time"]).unwrap();
+        check(
+            &months,
+            entry(&doc, &format!("{name}.groupby(month).mean(time)")),
+            2e-6,
+            name,
+        );
+        let r = air.resample("time", "MS").unwrap().mean(&[]).unwrap();
+        let want = entry(&doc, &format!("{name}.resample(MS).mean().time"))["values"]
+            .as_array()
+            .unwrap();
+        let labels = &r.coord("time").unwrap().values;
+        assert_eq!(labels.len(), want.len(), "{name}: resample bins");
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(
+                labels.label(i),
+                w.as_str().unwrap(),
+                "{name}: resample[{i}]"
+            );
+        }
+    }
+}

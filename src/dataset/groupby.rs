@@ -52,6 +52,32 @@ fn component(t: &DateTime, what: &str) -> Result<Key> {
     })
 }
 
+impl CoordValues {
+    /// A component of every time (`da.time.dt.month`): `year`, `month`, `day`,
+    /// `hour`, `minute`, `second`, `dayofyear`, `dayofweek`, `days_in_month`
+    /// (integers) or `season` (text).
+    ///
+    /// # Errors
+    /// [`Error::Plan`] if these are not times or `what` is not a component.
+    pub fn dt(&self, what: &str) -> Result<CoordValues> {
+        let CoordValues::Time(v, _) = self else {
+            return Err(Error::plan(format!(
+                ".dt.{what} needs a time coordinate, not {} values",
+                match self {
+                    CoordValues::Float(_) => "float",
+                    CoordValues::Int(_) => "integer",
+                    _ => "text",
+                }
+            )));
+        };
+        let keys = v
+            .iter()
+            .map(|t| component(t, what))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(keys_to_values(&keys))
+    }
+}
+
 /// A group label while groups are formed.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
 enum Key {

@@ -55,6 +55,10 @@ pub struct ExecOptions {
     pub shuffle_seed: Option<u64>,
     /// Rank 0 draws a progress bar on standard error.
     pub progress: bool,
+    /// Gather the output chunks on every rank (the default). When false, each
+    /// rank returns only the output chunks it computed itself (writers use this:
+    /// every rank writes its own chunks, no rank holds the whole result).
+    pub gather_outputs: bool,
 }
 
 impl Default for ExecOptions {
@@ -64,6 +68,7 @@ impl Default for ExecOptions {
             max_wave: 0,
             shuffle_seed: None,
             progress: false,
+            gather_outputs: true,
         }
     }
 }

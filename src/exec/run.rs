@@ -48,7 +48,9 @@ use std::time::{Duration, Instant};
 /// on some rank, that rank tells the others to stop, and every rank returns the
 /// same error (the failing rank's, naming it when the job has several ranks);
 /// messages in flight are received and dropped first, so nothing is left
-/// pending. The outputs are then gathered on every rank.
+/// pending. The outputs are then gathered on every rank, unless
+/// [`ExecOptions::gather_outputs`] is false: then each rank returns the output
+/// chunks it owns only.
 pub fn execute<R: TaskRunner>(
     graph: &Graph,
     runner: &R,
@@ -98,7 +100,16 @@ pub fn execute<R: TaskRunner>(
     }
     let mut stats = rank.stats.clone();
     conclude(comm, &mut rank.msgs, local)?;
-    let outputs = gather_outputs(comm, runner, std::mem::take(&mut rank.outputs))?;
+    let mine = std::mem::take(&mut rank.outputs);
+    let outputs = if opts.gather_outputs {
+        gather_outputs(comm, runner, mine)?
+    } else {
+        let mut out: Outputs<R::Value> = HashMap::new();
+        for (l, c, v) in mine {
+            out.entry(l).or_default().push((c, v));
+        }
+        out
+    };
     stats.elapsed = start.elapsed();
     Ok((outputs, stats))
 }

@@ -168,11 +168,48 @@ impl Session {
     /// Run the plan and return its output chunks in C order.
     pub fn compute_chunks(&self, e: &Expr) -> Result<(Vec<Chunk>, ExecStats)> {
         let planned = self.plan(e)?;
+        let (chunks, stats) = self.run_planned(&planned, true)?;
+        let n = planned
+            .lowered
+            .graph
+            .layer(planned.lowered.output)
+            .num_tasks();
+        if chunks.len() != n {
+            return Err(Error::internal(format!(
+                "{} of {n} output chunks computed",
+                chunks.len()
+            )));
+        }
+        Ok((chunks.into_iter().map(|(_, c)| c).collect(), stats))
+    }
+
+    /// Run the plan and return only the output chunks this rank computed, by
+    /// chunk number (C order over `e.grid()`, see [`crate::meta::ChunkGrid::unravel`]
+    /// and `chunk_offset` to place them), in increasing order. No chunk is sent
+    /// to another rank at the end: writers use this so that every rank writes
+    /// its own chunks and none holds the whole result.
+    ///
+    /// # Collective
+    /// Call on every rank with the same expression; errors are collective (every
+    /// rank returns the same one).
+    pub fn compute_owned(&self, e: &Expr) -> Result<Vec<(usize, Chunk)>> {
+        let planned = self.plan(e)?;
+        Ok(self.run_planned(&planned, false)?.0)
+    }
+
+    /// Execute a plan; the output layer's chunks (all of them, or this rank's
+    /// when `gather` is false), sorted by chunk number.
+    fn run_planned(
+        &self,
+        planned: &Planned,
+        gather: bool,
+    ) -> Result<(Vec<(usize, Chunk)>, ExecStats)> {
         let opts = ExecOptions {
             memory_limit: self.config.memory_limit,
             max_wave: 0,
             shuffle_seed: self.config.shuffle_seed,
             progress: self.progress,
+            gather_outputs: gather,
         };
         let (mut outputs, stats) = exec::execute(
             &planned.lowered.graph,
@@ -181,22 +218,15 @@ impl Session {
             &*self.comm,
             &opts,
         )?;
-        let out = planned.lowered.output;
-        let mut chunks = outputs.remove(&out).unwrap_or_default();
-        let n = planned.lowered.graph.layer(out).num_tasks();
-        if chunks.len() != n {
-            return Err(Error::internal(format!(
-                "{} of {n} output chunks computed",
-                chunks.len()
-            )));
-        }
+        let mut chunks = outputs.remove(&planned.lowered.output).unwrap_or_default();
         chunks.sort_unstable_by_key(|(c, _)| *c);
         let chunks = chunks
             .into_iter()
-            .map(|(_, v)| match v {
-                Value::Chunk(c) => {
-                    Ok(std::sync::Arc::try_unwrap(c).unwrap_or_else(|c| (*c).clone()))
-                }
+            .map(|(i, v)| match v {
+                Value::Chunk(c) => Ok((
+                    i,
+                    std::sync::Arc::try_unwrap(c).unwrap_or_else(|c| (*c).clone()),
+                )),
                 Value::Partial(_) => Err(Error::internal("the output is a partial reduction")),
             })
             .collect::<Result<Vec<_>>>()?;
