@@ -34,8 +34,12 @@ pub(crate) fn zip_with(
     let data = f(&xa, &xb)?;
     let mut coords = a.coords.clone();
     for (n, c) in b.coords.iter() {
-        if coords.get(n).is_none() {
-            coords.insert(n, c.clone());
+        match coords.get(n) {
+            None => coords.insert(n, c.clone()),
+            // Scalar coordinates that disagree (`season` of JJA - DJF) are
+            // dropped, as xarray does.
+            Some(mine) if mine.values != c.values => coords.remove(n),
+            Some(_) => {}
         }
     }
     let out = DataArray {

@@ -314,6 +314,13 @@ thread_local! {
     static GLOBAL: RefCell<Option<Rc<Session>>> = const { RefCell::new(None) };
 }
 
+/// Drop this thread's installed session (and with it its communicator, once
+/// nothing else holds it): a program that installed an MPI session calls this
+/// before it ends, so that MPI is finalised while the program still runs.
+pub fn uninstall() {
+    GLOBAL.with(|g| g.borrow_mut().take());
+}
+
 /// This thread's default session: the one [`Session::install`]ed, or else a
 /// one-rank session configured from the environment, made on first use.
 pub fn global() -> Result<Rc<Session>> {
