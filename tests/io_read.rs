@@ -11,7 +11,9 @@ use ndarray::{ArrayD, IxDyn, SliceInfoElem};
 use serde_json::Value;
 
 fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/data")
+        .join(rel)
 }
 
 fn expected(name: &str) -> Value {
@@ -129,7 +131,10 @@ fn h5_extremes_of_each_type() {
                 assert!(m.contains("18446744073709551615"), "{m}");
                 // Values that fit read fine.
                 let ok = v.read(&[0], &[2]).unwrap();
-                assert_eq!(ok, Chunk::I64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![0, 0]).unwrap()));
+                assert_eq!(
+                    ok,
+                    Chunk::I64(ArrayD::from_shape_vec(IxDyn(&[2]), vec![0, 0]).unwrap())
+                );
                 continue;
             }
             let c = v.read_all().unwrap();
@@ -148,7 +153,11 @@ fn h5_extremes_of_each_type() {
         }
     }
     let e = entry(&j, "extremes/f8_special");
-    let c = f.variable("extremes/f8_special").unwrap().read_all().unwrap();
+    let c = f
+        .variable("extremes/f8_special")
+        .unwrap()
+        .read_all()
+        .unwrap();
     assert_values("f8_special", &as_f64(&c), &nums(&e["values"]));
 }
 
@@ -168,7 +177,13 @@ fn window(a: &ArrayD<f64>, start: &[usize], count: &[usize]) -> Vec<f64> {
 
 /// Every window over a set of starts and counts (crossing chunk boundaries)
 /// reads the same values as the whole array sliced.
-fn check_windows(name: &str, v: &dyn ChunkSource, full: &ArrayD<f64>, starts: &[usize], counts: &[usize]) {
+fn check_windows(
+    name: &str,
+    v: &dyn ChunkSource,
+    full: &ArrayD<f64>,
+    starts: &[usize],
+    counts: &[usize],
+) {
     let nd = full.ndim();
     let mut idx = vec![0usize; 2 * nd];
     loop {
@@ -177,7 +192,11 @@ fn check_windows(name: &str, v: &dyn ChunkSource, full: &ArrayD<f64>, starts: &[
         if (0..nd).all(|d| start[d] + count[d] <= full.shape()[d]) {
             let c = v.read(&start, &count).unwrap();
             assert_eq!(c.shape(), count.as_slice(), "{name} {start:?} {count:?}");
-            assert_values(&format!("{name} at {start:?} count {count:?}"), &as_f64(&c), &window(full, &start, &count));
+            assert_values(
+                &format!("{name} at {start:?} count {count:?}"),
+                &as_f64(&c),
+                &window(full, &start, &count),
+            );
         }
         // Next combination.
         let mut d = 0;
@@ -217,11 +236,17 @@ fn h5_layouts_chunked_contiguous_compressed_and_hyperslabs_across_chunks() {
         let v = f.variable(name).unwrap();
         let shape = shape_of(e);
         assert_eq!(v.shape(), shape.as_slice(), "{name}");
-        let want_chunks = e["chunks"]
-            .as_array()
-            .map(|c| c.iter().map(|x| x.as_u64().unwrap() as usize).collect::<Vec<_>>());
+        let want_chunks = e["chunks"].as_array().map(|c| {
+            c.iter()
+                .map(|x| x.as_u64().unwrap() as usize)
+                .collect::<Vec<_>>()
+        });
         assert_eq!(v.file_chunks(), want_chunks, "{name}");
-        assert_eq!(e["layout"] == "chunked", v.file_chunks().is_some(), "{name}");
+        assert_eq!(
+            e["layout"] == "chunked",
+            v.file_chunks().is_some(),
+            "{name}"
+        );
         let want = nums(&e["values"]);
         let c = v.read_all().unwrap();
         assert_values(name, &as_f64(&c), &want);
@@ -230,7 +255,13 @@ fn h5_layouts_chunked_contiguous_compressed_and_hyperslabs_across_chunks() {
             continue;
         }
         if shape.len() == 2 {
-            check_windows(name, &v, &full, &[0, 1, 3, 4, 5, 8, 9, 12], &[0, 1, 2, 4, 5, 6, 9]);
+            check_windows(
+                name,
+                &v,
+                &full,
+                &[0, 1, 3, 4, 5, 8, 9, 12],
+                &[0, 1, 2, 4, 5, 6, 9],
+            );
         } else {
             check_windows(name, &v, &full, &[0, 3, 4, 5], &[1, 2, 5]);
         }
@@ -270,17 +301,26 @@ fn h5_listing_has_groups_and_datasets() {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(top_groups, want);
-    assert!(list.iter().any(|e| e.path == "grp/sub" && e.kind == EntryKind::Group));
+    assert!(list
+        .iter()
+        .any(|e| e.path == "grp/sub" && e.kind == EntryKind::Group));
     // Every dataset h5py read is listed, with its shape and whether it is numeric.
     for (key, e) in j["entries"].as_object().unwrap() {
         if key.contains(':') || key == "groups" {
             continue;
         }
-        let found = list.iter().find(|x| &x.path == key).unwrap_or_else(|| panic!("{key} not listed"));
+        let found = list
+            .iter()
+            .find(|x| &x.path == key)
+            .unwrap_or_else(|| panic!("{key} not listed"));
         match &found.kind {
             EntryKind::Dataset { shape, dtype } => {
                 assert_eq!(shape, &shape_of(e), "{key}");
-                assert_eq!(dtype.is_ok(), e["supported_numeric"] == true, "{key}: {dtype:?}");
+                assert_eq!(
+                    dtype.is_ok(),
+                    e["supported_numeric"] == true,
+                    "{key}: {dtype:?}"
+                );
             }
             EntryKind::Group => panic!("{key} listed as a group"),
         }
@@ -322,7 +362,9 @@ fn h5_attributes_of_root_dataset_and_group() {
                 assert!(attrs.get(name).is_none(), "{key}/{name}");
                 continue;
             }
-            let got = attrs.get(name).unwrap_or_else(|| panic!("{key}: no attribute {name}"));
+            let got = attrs
+                .get(name)
+                .unwrap_or_else(|| panic!("{key}: no attribute {name}"));
             match want {
                 Value::String(s) => assert_eq!(got, &AttrValue::Text(s.clone()), "{key}/{name}"),
                 _ => {
@@ -333,11 +375,20 @@ fn h5_attributes_of_root_dataset_and_group() {
                     assert_eq!(got.to_f64s().unwrap(), want, "{key}/{name}");
                     let t = attr_type(types[name].as_str().unwrap()).unwrap();
                     assert_eq!(attrs.stored_type(name), Some(t), "{key}/{name}");
-                    assert_eq!(matches!(got, AttrValue::Float(_)), t.is_float(), "{key}/{name}");
+                    assert_eq!(
+                        matches!(got, AttrValue::Float(_)),
+                        t.is_float(),
+                        "{key}/{name}"
+                    );
                 }
             }
         }
-        let n_expected = e["value"].as_object().unwrap().keys().filter(|k| *k != "flags").count();
+        let n_expected = e["value"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "flags")
+            .count();
         assert_eq!(attrs.len(), n_expected, "{key}: {attrs:?}");
     }
 }
@@ -364,7 +415,10 @@ fn missing_variable_names_file_and_variable() {
     let f = Hdf5File::open(data("h5/types.h5")).unwrap();
     for var in ["nope", "grp/nope", "nope/x", "grp/sub/x/y"] {
         let m = io_message(f.variable(var).unwrap_err());
-        assert!(m.contains(&format!("`{var}`")) && m.contains("types.h5"), "{m}");
+        assert!(
+            m.contains(&format!("`{var}`")) && m.contains("types.h5"),
+            "{m}"
+        );
     }
     let m = io_message(f.variable("grp").unwrap_err());
     assert!(m.contains("group"), "{m}");
@@ -372,9 +426,17 @@ fn missing_variable_names_file_and_variable() {
     let nc = NcFile::open(data("nc/missing_var.nc")).unwrap();
     let m = io_message(nc.var("air").unwrap_err());
     assert!(m.contains("`air`") && m.contains("missing_var.nc"), "{m}");
-    assert!(m.contains("temp"), "the message lists what the file has: {m}");
+    assert!(
+        m.contains("temp"),
+        "the message lists what the file has: {m}"
+    );
     // xarray's data variables: every variable that is not a dimension coordinate.
-    let data_vars: Vec<&str> = nc.vars.iter().filter(|v| !v.is_dim_coord()).map(|v| v.name.as_str()).collect();
+    let data_vars: Vec<&str> = nc
+        .vars
+        .iter()
+        .filter(|v| !v.is_dim_coord())
+        .map(|v| v.name.as_str())
+        .collect();
     let want = &expected("errors.json")["entries"]["missing_var.data_vars"]["value"];
     assert_eq!(serde_json::to_value(&data_vars).unwrap(), *want);
 }
@@ -417,7 +479,13 @@ fn provoke_every_error() {
 #[test]
 fn hdf5_errors_print_nothing_to_stderr() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["provoke_every_error", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "provoke_every_error",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -425,7 +493,10 @@ fn hdf5_errors_print_nothing_to_stderr() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("provoked"), "{stdout}");
     for text in [&stdout, &stderr] {
-        assert!(!text.contains("HDF5-DIAG") && !text.contains("#000"), "HDF5 printed its error stack:\n{text}");
+        assert!(
+            !text.contains("HDF5-DIAG") && !text.contains("#000"),
+            "HDF5 printed its error stack:\n{text}"
+        );
     }
 }
 
@@ -443,8 +514,16 @@ fn nc_air_small_dimensions_variables_and_attributes() {
     let unlimited = &entry(&j, "unlimited_dims")["value"];
     assert_eq!(serde_json::to_value(&nc.unlimited).unwrap(), *unlimited);
 
-    let data_vars: Vec<&str> = nc.vars.iter().filter(|v| !v.is_dim_coord()).map(|v| v.name.as_str()).collect();
-    assert_eq!(serde_json::to_value(&data_vars).unwrap(), entry(&j, "data_vars")["value"]);
+    let data_vars: Vec<&str> = nc
+        .vars
+        .iter()
+        .filter(|v| !v.is_dim_coord())
+        .map(|v| v.name.as_str())
+        .collect();
+    assert_eq!(
+        serde_json::to_value(&data_vars).unwrap(),
+        entry(&j, "data_vars")["value"]
+    );
     for v in ["time", "lat", "lon"] {
         let c = nc.dim_coord(v).unwrap();
         assert_eq!(c.dims, [v]);
@@ -460,14 +539,21 @@ fn nc_air_small_dimensions_variables_and_attributes() {
     let got: Vec<&str> = nc.attrs.names().collect();
     assert_eq!(got, want.keys().map(|k| k.as_str()).collect::<Vec<_>>());
     for (k, v) in want {
-        assert_eq!(nc.attrs.get(k).unwrap(), &AttrValue::Text(v.as_str().unwrap().into()), "{k}");
+        assert_eq!(
+            nc.attrs.get(k).unwrap(),
+            &AttrValue::Text(v.as_str().unwrap().into()),
+            "{k}"
+        );
     }
 
     // air's attributes after decoding: xarray's, in order, values exact.
     let air = nc.var("air").unwrap();
     let want = entry(&j, "air.attrs")["value"].as_object().unwrap();
     let got = air.decoded_attrs().unwrap();
-    assert_eq!(got.names().collect::<Vec<_>>(), want.keys().map(|k| k.as_str()).collect::<Vec<_>>());
+    assert_eq!(
+        got.names().collect::<Vec<_>>(),
+        want.keys().map(|k| k.as_str()).collect::<Vec<_>>()
+    );
     for (k, v) in want {
         let g = got.get(k).unwrap();
         match v {
@@ -478,7 +564,14 @@ fn nc_air_small_dimensions_variables_and_attributes() {
     }
     // Internal netCDF attributes are hidden; CF ones are in the raw attrs.
     for v in &nc.vars {
-        for hidden in ["_Netcdf4Dimid", "_Netcdf4Coordinates", "CLASS", "NAME", "DIMENSION_LIST", "REFERENCE_LIST"] {
+        for hidden in [
+            "_Netcdf4Dimid",
+            "_Netcdf4Coordinates",
+            "CLASS",
+            "NAME",
+            "DIMENSION_LIST",
+            "REFERENCE_LIST",
+        ] {
             assert!(!v.attrs.contains(hidden), "{} shows {hidden}", v.name);
         }
     }
@@ -492,17 +585,31 @@ fn nc_air_small_dimensions_variables_and_attributes() {
     assert_eq!(want["dtype"], "<i2");
     assert_eq!(enc.scale_factor, Some(num(&want["scale_factor"])));
     assert_eq!(enc.add_offset, Some(num(&want["add_offset"])));
-    assert_eq!(enc.attrs.get("_FillValue"), Some(&AttrValue::Int(vec![want["_FillValue"].as_i64().unwrap()])));
+    assert_eq!(
+        enc.attrs.get("_FillValue"),
+        Some(&AttrValue::Int(vec![want["_FillValue"].as_i64().unwrap()]))
+    );
     assert_eq!(enc.attrs.stored_type("scale_factor"), Some(StoredType::F32));
-    let chunks: Vec<usize> = want["chunksizes"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+    let chunks: Vec<usize> = want["chunksizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
     assert_eq!(air.chunks.as_deref(), Some(chunks.as_slice()));
     assert_eq!(air.source(true).unwrap().file_chunks(), Some(chunks));
 
     // Time is not decoded here: its units and calendar stay available.
     let time = nc.var("time").unwrap();
     let want = &entry(&j, "time.encoding")["value"];
-    assert_eq!(time.attrs.get("units").and_then(|v| v.as_text()), want["units"].as_str());
-    assert_eq!(time.attrs.get("calendar").and_then(|v| v.as_text()), want["calendar"].as_str());
+    assert_eq!(
+        time.attrs.get("units").and_then(|v| v.as_text()),
+        want["units"].as_str()
+    );
+    assert_eq!(
+        time.attrs.get("calendar").and_then(|v| v.as_text()),
+        want["calendar"].as_str()
+    );
     assert_eq!(time.stored_type().unwrap(), StoredType::F64);
 }
 
@@ -517,7 +624,13 @@ fn nc_coordinates_read_as_xarray() {
         assert_values(name, &as_f64(&c), &nums(&e["values"]));
     }
     let e = entry(&j, "time.raw.head");
-    let c = nc.var("time").unwrap().source(false).unwrap().read(&[0], &[3]).unwrap();
+    let c = nc
+        .var("time")
+        .unwrap()
+        .source(false)
+        .unwrap()
+        .read(&[0], &[3])
+        .unwrap();
     assert_eq!(c.dtype(), DType::F64);
     assert_values("time", &as_f64(&c), &nums(&e["values"]));
 }
@@ -529,18 +642,29 @@ fn nc_cf_decoding_matches_xarray() {
     let air = nc.var("air").unwrap();
     let dec = air.source(true).unwrap();
     let raw = air.source(false).unwrap();
-    assert_eq!(dec.dtype().name(), entry(&j, "air.dtype")["value"].as_str().unwrap());
+    assert_eq!(
+        dec.dtype().name(),
+        entry(&j, "air.dtype")["value"].as_str().unwrap()
+    );
     assert_eq!(raw.dtype(), DType::I32);
 
     // Raw packed values, fill value included.
     let e = entry(&j, "air.raw.isel(time=0)");
-    assert_values("raw air", &as_f64(&raw.read(&[0, 0, 0], &[1, 10, 12]).unwrap()), &nums(&e["values"]));
+    assert_values(
+        "raw air",
+        &as_f64(&raw.read(&[0, 0, 0], &[1, 10, 12]).unwrap()),
+        &nums(&e["values"]),
+    );
 
     // Decoded values, bit for bit (float32).
     for (key, start, count) in [
         ("air.isel(time=0)", [0, 0, 0], [1, 10, 12]),
         ("air.isel(time=-1)", [730, 0, 0], [1, 10, 12]),
-        ("air.isel(time=slice(99,102),lat=slice(0,2),lon=slice(0,3))", [99, 0, 0], [3, 2, 3]),
+        (
+            "air.isel(time=slice(99,102),lat=slice(0,2),lon=slice(0,3))",
+            [99, 0, 0],
+            [3, 2, 3],
+        ),
     ] {
         let c = dec.read(&start, &count).unwrap();
         assert_eq!(c.dtype(), DType::F32);
@@ -558,25 +682,52 @@ fn nc_cf_decoding_matches_xarray() {
     let sum: f64 = v.iter().filter(|x| !x.is_nan()).sum();
     let want = num(&entry(&j, "air.sum64")["value"]);
     assert!(((sum - want) / want).abs() < 1e-12, "{sum} vs {want}");
-    let min = v.iter().copied().filter(|x| !x.is_nan()).fold(f64::INFINITY, f64::min);
-    let max = v.iter().copied().filter(|x| !x.is_nan()).fold(f64::NEG_INFINITY, f64::max);
+    let min = v
+        .iter()
+        .copied()
+        .filter(|x| !x.is_nan())
+        .fold(f64::INFINITY, f64::min);
+    let max = v
+        .iter()
+        .copied()
+        .filter(|x| !x.is_nan())
+        .fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(min, num(&entry(&j, "air.min")["value"]));
     assert_eq!(max, num(&entry(&j, "air.max")["value"]));
 
     // Reads across the 31-step file chunks equal the whole read, sliced.
     let full = all.to_f64();
-    check_windows("air", dec.as_ref(), &full, &[0, 29, 30, 31, 62, 700, 728], &[1, 2, 3, 33]);
+    check_windows(
+        "air",
+        dec.as_ref(),
+        &full,
+        &[0, 29, 30, 31, 62, 700, 728],
+        &[1, 2, 3, 33],
+    );
 
     // rh: float32 with missing_value only.
     let rh = nc.var("rh").unwrap().source(true).unwrap();
-    assert_eq!(rh.dtype().name(), entry(&j, "rh.dtype")["value"].as_str().unwrap());
+    assert_eq!(
+        rh.dtype().name(),
+        entry(&j, "rh.dtype")["value"].as_str().unwrap()
+    );
     let enc = nc.var("rh").unwrap().encoding().unwrap();
-    assert_eq!(enc.attrs.get("missing_value").unwrap().to_f64s().unwrap(), vec![num(&entry(&j, "rh.encoding.missing_value")["value"])]);
+    assert_eq!(
+        enc.attrs.get("missing_value").unwrap().to_f64s().unwrap(),
+        vec![num(&entry(&j, "rh.encoding.missing_value")["value"])]
+    );
     let v = as_f64(&rh.read(&[0, 0, 0], &[731, 10, 12]).unwrap());
-    assert_eq!(v.iter().filter(|x| x.is_nan()).count() as f64, num(&entry(&j, "rh.nan_count")["value"]));
+    assert_eq!(
+        v.iter().filter(|x| x.is_nan()).count() as f64,
+        num(&entry(&j, "rh.nan_count")["value"])
+    );
     let sum: f64 = v.iter().filter(|x| !x.is_nan()).sum();
     assert_eq!(sum, num(&entry(&j, "rh.sum64")["value"]));
-    assert_values("rh.isel(time=0)", &v[..120], &nums(&entry(&j, "rh.isel(time=0)")["values"]));
+    assert_values(
+        "rh.isel(time=0)",
+        &v[..120],
+        &nums(&entry(&j, "rh.isel(time=0)")["values"]),
+    );
 }
 
 #[test]
@@ -584,9 +735,14 @@ fn nc_reads_from_many_threads_at_once() {
     use rayon::prelude::*;
     let nc = NcFile::open(data("nc/air_small.nc")).unwrap();
     let dec = nc.var("air").unwrap().source(true).unwrap();
-    let serial: Vec<Chunk> = (0..24).map(|i| dec.read(&[i * 30, 0, 0], &[30, 10, 12]).unwrap()).collect();
+    let serial: Vec<Chunk> = (0..24)
+        .map(|i| dec.read(&[i * 30, 0, 0], &[30, 10, 12]).unwrap())
+        .collect();
     for _ in 0..4 {
-        let par: Vec<Chunk> = (0..24).into_par_iter().map(|i| dec.read(&[i * 30, 0, 0], &[30, 10, 12]).unwrap()).collect();
+        let par: Vec<Chunk> = (0..24)
+            .into_par_iter()
+            .map(|i| dec.read(&[i * 30, 0, 0], &[30, 10, 12]).unwrap())
+            .collect();
         for (a, b) in serial.iter().zip(&par) {
             assert_values("parallel", &as_f64(a), &as_f64(b));
         }
@@ -611,9 +767,24 @@ fn nc_monthly_files_concatenate_to_xarrays_values() {
         let nc = NcFile::open(p).unwrap();
         let air = nc.var("air").unwrap();
         assert_eq!(air.dims, ["time", "lat", "lon"]);
-        let month = nc.attrs.get("month").and_then(|v| v.as_text()).unwrap().to_string();
-        let units = nc.var("time").unwrap().attrs.get("units").and_then(|v| v.as_text()).unwrap().to_string();
-        assert!(units.starts_with(&format!("days since {month}-01")), "{units} / {month}");
+        let month = nc
+            .attrs
+            .get("month")
+            .and_then(|v| v.as_text())
+            .unwrap()
+            .to_string();
+        let units = nc
+            .var("time")
+            .unwrap()
+            .attrs
+            .get("units")
+            .and_then(|v| v.as_text())
+            .unwrap()
+            .to_string();
+        assert!(
+            units.starts_with(&format!("days since {month}-01")),
+            "{units} / {month}"
+        );
         let src = air.source(true).unwrap();
         assert_eq!(src.dtype(), DType::F32);
         let v = as_f64(&src.read(&[0, 0, 0], &air.shape).unwrap());
@@ -623,7 +794,11 @@ fn nc_monthly_files_concatenate_to_xarrays_values() {
         steps += air.shape[0];
         for c in ["lat", "lon"] {
             let e = entry(&j, c);
-            assert_values(c, &as_f64(&nc.var(c).unwrap().read_all(true).unwrap()), &nums(&e["values"]));
+            assert_values(
+                c,
+                &as_f64(&nc.var(c).unwrap().read_all(true).unwrap()),
+                &nums(&e["values"]),
+            );
         }
     }
     assert_eq!(steps as f64, num(&entry(&j, "sizes")["value"]["time"]));
@@ -634,7 +809,10 @@ fn nc_monthly_files_concatenate_to_xarrays_values() {
     assert_values("time 31", &firsts[1], &e[20..40]);
     assert_values("time -1", &last, &e[40..]);
     let first = NcFile::open(&paths[0]).unwrap();
-    assert_eq!(first.attrs.get("month").and_then(|v| v.as_text()), entry(&j, "attrs.month")["value"].as_str());
+    assert_eq!(
+        first.attrs.get("month").and_then(|v| v.as_text()),
+        entry(&j, "attrs.month")["value"].as_str()
+    );
 }
 
 #[test]
@@ -644,8 +822,16 @@ fn nc_calendar_files_keep_time_units_and_calendar() {
         let nc = NcFile::open(data(&format!("nc/cal_{cal}.nc"))).unwrap();
         let want = &entry(&j, &format!("cal_{cal}.time.encoding"))["value"];
         let time = nc.var("time").unwrap();
-        assert_eq!(time.attrs.get("units").and_then(|v| v.as_text()), want["units"].as_str(), "{cal}");
-        assert_eq!(time.attrs.get("calendar").and_then(|v| v.as_text()), want["calendar"].as_str(), "{cal}");
+        assert_eq!(
+            time.attrs.get("units").and_then(|v| v.as_text()),
+            want["units"].as_str(),
+            "{cal}"
+        );
+        assert_eq!(
+            time.attrs.get("calendar").and_then(|v| v.as_text()),
+            want["calendar"].as_str(),
+            "{cal}"
+        );
         let stored = match want["dtype"].as_str().unwrap() {
             "<f8" => StoredType::F64,
             "<i4" => StoredType::I32,
@@ -655,7 +841,11 @@ fn nc_calendar_files_keep_time_units_and_calendar() {
         assert_eq!(nc.dim("time"), Some(400));
         // Raw time values: 0, 1, 2, ... days (or 6, 12, ... hours).
         let t = as_f64(&time.read_all(false).unwrap());
-        let (first, step) = if cal == "hours" { (6.0, 6.0) } else { (0.0, 1.0) };
+        let (first, step) = if cal == "hours" {
+            (6.0, 6.0)
+        } else {
+            (0.0, 1.0)
+        };
         assert_eq!(t[0], first, "{cal}");
         assert_eq!(t[399] - t[398], step, "{cal}");
     }
@@ -681,5 +871,8 @@ fn plain_hdf5_files_open_as_netcdf_with_phony_dims() {
     let c = nc.var("compound").unwrap();
     assert!(c.dtype.is_err());
     let m = io_message(c.source(true).err().unwrap());
-    assert!(m.contains("`compound`") && m.contains("types.h5") && m.contains("compound {a: int32"), "{m}");
+    assert!(
+        m.contains("`compound`") && m.contains("types.h5") && m.contains("compound {a: int32"),
+        "{m}"
+    );
 }

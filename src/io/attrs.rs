@@ -283,14 +283,16 @@ pub(crate) fn read_attrs(
 
 /// Whether a dataset records the creation order of its attributes.
 pub(crate) fn dataset_tracks_order(ds: &::hdf5::Dataset) -> bool {
-    ds.dcpl()
-        .is_ok_and(|p| p.attr_creation_order() != ::hdf5::plist::dataset_create::AttrCreationOrder::Untracked)
+    ds.dcpl().is_ok_and(|p| {
+        p.attr_creation_order() != ::hdf5::plist::dataset_create::AttrCreationOrder::Untracked
+    })
 }
 
 /// Whether a group records the creation order of its attributes.
 pub(crate) fn group_tracks_order(g: &::hdf5::Group) -> bool {
-    g.gcpl()
-        .is_ok_and(|p| p.attr_creation_order() != ::hdf5::plist::dataset_create::AttrCreationOrder::Untracked)
+    g.gcpl().is_ok_and(|p| {
+        p.attr_creation_order() != ::hdf5::plist::dataset_create::AttrCreationOrder::Untracked
+    })
 }
 
 /// Whether a file's root group records the creation order of its attributes.
@@ -368,9 +370,13 @@ pub(crate) fn read_attr(
                     AttrValue::Float(v.into_iter().map(|x| x as f64).collect())
                 }
             }
-            StoredType::Bool => {
-                AttrValue::Int(attr.read_raw::<bool>().map_err(e)?.into_iter().map(i64::from).collect())
-            }
+            StoredType::Bool => AttrValue::Int(
+                attr.read_raw::<bool>()
+                    .map_err(e)?
+                    .into_iter()
+                    .map(i64::from)
+                    .collect(),
+            ),
             _ => AttrValue::Int(attr.read_raw::<i64>().map_err(e)?),
         }
     };

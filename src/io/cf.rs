@@ -162,7 +162,11 @@ impl CfEncoding {
         let mut fills: Vec<f64> = Vec::new();
         if let Some(f) = &fill {
             for &v in f {
-                let v = if flip { reinterpret(v as i64, effective) as f64 } else { v };
+                let v = if flip {
+                    reinterpret(v as i64, effective) as f64
+                } else {
+                    v
+                };
                 if !v.is_nan() && !fills.contains(&v) {
                     fills.push(v);
                 }
@@ -177,7 +181,8 @@ impl CfEncoding {
         }
         // xarray drops a fill attribute with only NaN on integer data entirely;
         // on float data it stays in `encoding` (and keeps the dtype below).
-        let has_fill_key = (fill.is_some() || missing.is_some()) && (stored.is_float() || !fills.is_empty());
+        let has_fill_key =
+            (fill.is_some() || missing.is_some()) && (stored.is_float() || !fills.is_empty());
 
         let scale_factor = scale.as_ref().and_then(|v| v.first().copied());
         let add_offset = offset.as_ref().and_then(|v| v.first().copied());
@@ -202,7 +207,11 @@ impl CfEncoding {
         } else if packed {
             if has_fill_key {
                 // Float data with a NaN _FillValue: keeps its type.
-                Some(if effective == StoredType::F32 { Float::F32 } else { Float::F64 })
+                Some(if effective == StoredType::F32 {
+                    Float::F32
+                } else {
+                    Float::F64
+                })
             } else {
                 Some(choose_float(effective, scale_t, offset_t))
             }
@@ -244,13 +253,18 @@ impl CfEncoding {
         out.retain(|a| !self.attrs.contains(&a.name));
         out
     }
-
 }
 
 /// xarray's `_choose_float_dtype` for packed data (`scale_factor` and/or
 /// `add_offset` present), given the attributes' types.
 fn choose_float(data: StoredType, scale: Option<StoredType>, offset: Option<StoredType>) -> Float {
-    let as_float = |t: StoredType| if t == StoredType::F32 { Float::F32 } else { Float::F64 };
+    let as_float = |t: StoredType| {
+        if t == StoredType::F32 {
+            Float::F32
+        } else {
+            Float::F64
+        }
+    };
     match (scale, offset) {
         (Some(s), Some(o)) if s == o && s.is_float() => {
             if data.is_int() && data.size() == 4 {
@@ -399,7 +413,11 @@ impl Decoded {
             }
             y
         };
-        map_raw(raw, |v| step(T::from_i64(ints(v))), |v| step(T::from_f64(v)))
+        map_raw(
+            raw,
+            |v| step(T::from_i64(ints(v))),
+            |v| step(T::from_f64(v)),
+        )
     }
 }
 

@@ -190,7 +190,9 @@ pub(crate) fn describe_type(d: &TypeDescriptor) -> String {
 
 /// The stored type of `ds`, or a description of a type chunkwise cannot read.
 pub(crate) fn dataset_type(ds: &::hdf5::Dataset) -> std::result::Result<StoredType, String> {
-    let dt = ds.dtype().map_err(|e| format!("cannot read its type: {e}"))?;
+    let dt = ds
+        .dtype()
+        .map_err(|e| format!("cannot read its type: {e}"))?;
     let desc = dt.to_descriptor().map_err(|e| {
         let size = dt.size();
         format!("an HDF5 type chunkwise does not know ({e}; {size} bytes per element)")
@@ -407,13 +409,18 @@ impl Hdf5File {
                 return Err(self.missing(var));
             }
         }
-        let info = self
-            .file
-            .loc_info_by_name(name)
-            .map_err(|e| Error::Io(format!("cannot open {}: {e}", describe_var(&self.path, var))))?;
-        self.file
-            .open_by_token(info.token)
-            .map_err(|e| Error::Io(format!("cannot open {}: {e}", describe_var(&self.path, var))))
+        let info = self.file.loc_info_by_name(name).map_err(|e| {
+            Error::Io(format!(
+                "cannot open {}: {e}",
+                describe_var(&self.path, var)
+            ))
+        })?;
+        self.file.open_by_token(info.token).map_err(|e| {
+            Error::Io(format!(
+                "cannot open {}: {e}",
+                describe_var(&self.path, var)
+            ))
+        })
     }
 
     fn missing(&self, var: &str) -> Error {
@@ -558,7 +565,8 @@ impl Hdf5Variable {
 
     /// The dataset's attributes.
     pub fn attrs(&self) -> Result<Attrs> {
-        read_attrs(&self.ds, dataset_tracks_order(&self.ds)).map_err(|e| Error::Io(format!("{}: {e}", self.describe())))
+        read_attrs(&self.ds, dataset_tracks_order(&self.ds))
+            .map_err(|e| Error::Io(format!("{}: {e}", self.describe())))
     }
 
     /// The whole variable in one chunk (for small coordinate variables).

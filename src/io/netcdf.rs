@@ -156,7 +156,8 @@ impl NcFile {
             let ds = root
                 .dataset(&name)
                 .map_err(|e| Error::Io(format!("cannot open {what}: {e}")))?;
-            let attrs = read_attrs(&ds, dataset_tracks_order(&ds)).map_err(|e| Error::Io(format!("{what}: {e}")))?;
+            let attrs = read_attrs(&ds, dataset_tracks_order(&ds))
+                .map_err(|e| Error::Io(format!("{what}: {e}")))?;
             let shape = ds
                 .space()
                 .map_err(|e| Error::Io(format!("cannot read the shape of {what}: {e}")))?
@@ -167,7 +168,11 @@ impl NcFile {
                     .get("NAME")
                     .and_then(|v| v.as_text())
                     .is_some_and(|n| n.starts_with(PURE_DIM_NAME));
-            let scale_of = is_scale.then(|| name.strip_prefix(NON_COORD_PREFIX).unwrap_or(&name).to_string());
+            let scale_of = is_scale.then(|| {
+                name.strip_prefix(NON_COORD_PREFIX)
+                    .unwrap_or(&name)
+                    .to_string()
+            });
             items.push(Item {
                 name,
                 ds,
@@ -222,7 +227,11 @@ impl NcFile {
                 d
             } else if let Some(d) = int_attr(&it.attrs, "_Netcdf4Coordinates")
                 .filter(|v| v.len() == nd)
-                .and_then(|ids| ids.iter().map(|id| by_id.get(id).cloned()).collect::<Option<Vec<_>>>())
+                .and_then(|ids| {
+                    ids.iter()
+                        .map(|id| by_id.get(id).cloned())
+                        .collect::<Option<Vec<_>>>()
+                })
             {
                 d
             } else if let (Some(d), 1) = (&it.scale_of, nd) {
@@ -320,7 +329,11 @@ fn dimension_list(file: &Hdf5File, ds: &::hdf5::Dataset, nd: usize) -> Option<Ve
         };
         let full = scale.name();
         let base = full.rsplit('/').next().unwrap_or(&full);
-        out.push(base.strip_prefix(NON_COORD_PREFIX).unwrap_or(base).to_string());
+        out.push(
+            base.strip_prefix(NON_COORD_PREFIX)
+                .unwrap_or(base)
+                .to_string(),
+        );
     }
     Some(out)
 }
