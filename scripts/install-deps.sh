@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the system packages chunkwise builds against (MPI, parallel HDF5, hwloc,
-# libclang for bindgen, pkg-config, libudev), idempotently. On a machine where we
-# cannot install (not root, no apt), say exactly what is missing and exit non-zero.
+# libclang for bindgen, pkg-config, libudev) and netcdf-bin (ncdump, which the
+# tests use to check the files chunkwise writes), idempotently. On a machine where
+# we cannot install (not root, no apt), say exactly what is missing and exit
+# non-zero.
 set -euo pipefail
 
 # Debian/Ubuntu package names, one per capability.
-pkgs=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libhwloc-dev libudev-dev libclang-dev pkg-config)
+pkgs=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libhwloc-dev libudev-dev libclang-dev pkg-config netcdf-bin)
 
 missing=()
 for p in "${pkgs[@]}"; do

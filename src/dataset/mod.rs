@@ -13,6 +13,7 @@ mod repr;
 mod set;
 pub mod time;
 mod window;
+mod write;
 
 pub use coord::{Coord, CoordValues, Coords, Label};
 pub use dataarray::{DataArray, Pos, Sel};
@@ -22,3 +23,4 @@ pub use crate::io::{AttrValue, Attrs};
 pub use groupby::GroupBy;
 pub use open::{open_dataset, open_mfdataset, open_mfdataset_paths, OpenOptions};
 pub use window::{concat, Coarsen, Rolling, Weighted};
+pub use write::WriteOptions;

@@ -51,7 +51,7 @@ pub fn open_dataset(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Datase
     let mut vars = Vec::new();
     for v in &file.vars {
         if v.is_dim_coord() {
-            let values = coord_values(v, opts)?;
+            let values = coord_values(path, v, opts)?;
             coords.insert(
                 &v.name,
                 Coord {
@@ -86,7 +86,8 @@ pub fn open_dataset(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Datase
 /// The attributes of a coordinate as xarray shows them: a decoded time has no
 /// `units`/`calendar` left (they are its encoding).
 fn coord_attrs(v: &NcVar, opts: &OpenOptions) -> Result<crate::io::Attrs> {
-    let mut attrs = if opts.mask_and_scale {
+    // Strings have no CF encoding to decode.
+    let mut attrs = if opts.mask_and_scale && v.dtype.is_ok() {
         v.decoded_attrs()?
     } else {
         v.attrs.clone()
@@ -105,8 +106,13 @@ fn is_time(v: &NcVar) -> bool {
         .is_some_and(|u| u.contains(" since "))
 }
 
-/// A dimension coordinate's values, times decoded.
-fn coord_values(v: &NcVar, opts: &OpenOptions) -> Result<CoordValues> {
+/// A dimension coordinate's values, times decoded, strings as text.
+fn coord_values(path: &Path, v: &NcVar, opts: &OpenOptions) -> Result<CoordValues> {
+    if v.dtype.is_err() {
+        if let Some(text) = crate::io::read_strings(path, &v.name)? {
+            return Ok(CoordValues::Text(text));
+        }
+    }
     let chunk = v.read_all(opts.mask_and_scale)?;
     let what = || v.describe();
     if opts.decode_times && is_time(v) {

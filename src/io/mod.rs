@@ -5,6 +5,7 @@
 //!   [`Hdf5Variable`], a [`crate::kernel::ChunkSource`] over one dataset.
 //! * [`netcdf`]: NetCDF-4 files (HDF5 with netCDF-C's conventions) —
 //!   [`NcFile`] with dimensions, variables and attributes.
+//! * [`nc_write`]: writing NetCDF-4 files ([`create_file`], [`NcWriter`]).
 //! * [`cf`]: CF decoding (`_FillValue`, `missing_value`, `scale_factor`,
 //!   `add_offset`) as a source wrapping the raw one.
 //!
@@ -13,6 +14,7 @@
 mod attrs;
 pub mod cf;
 pub mod hdf5;
+pub mod nc_write;
 pub mod netcdf;
 
 #[cfg(test)]
@@ -21,4 +23,5 @@ mod tests;
 pub use self::attrs::{Attr, AttrValue, Attrs};
 pub use self::cf::{CfEncoding, Decoded};
 pub use self::hdf5::{Entry, EntryKind, Hdf5File, Hdf5Variable, StoredType};
+pub use self::nc_write::{create_file, read_strings, NcData, NcLayout, NcType, NcVarDef, NcWriter};
 pub use self::netcdf::{NcFile, NcVar};
