@@ -876,3 +876,121 @@ fn plain_hdf5_files_open_as_netcdf_with_phony_dims() {
         "{m}"
     );
 }
+
+/// `tests/fixtures/io_edge/edge.nc` (written by netCDF4-python, see
+/// `tests/fixtures/make_io_edge.py`): layouts netCDF-C uses in less common cases,
+/// against what netCDF4-python and xarray read.
+#[test]
+fn nc_edge_layouts_read_as_netcdf4_python() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/io_edge");
+    let j: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("edge.json")).unwrap()).unwrap();
+    let nc = NcFile::open(dir.join("edge.nc")).unwrap();
+
+    // Dimensions in netCDF's order, with the unlimited one's length the
+    // longest variable along it.
+    let want: Vec<(String, usize)> = j["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d[0].as_str().unwrap().to_string(),
+                d[1].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(nc.dims, want);
+    let unlimited: Vec<&str> = j["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d[2] == true)
+        .map(|d| d[0].as_str().unwrap())
+        .collect();
+    assert_eq!(nc.unlimited, unlimited);
+
+    // Variables in xarray's order (the group's are not read).
+    let names: Vec<&str> = nc.vars.iter().map(|v| v.name.as_str()).collect();
+    let want: Vec<&str> = j["variables"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(names, want);
+
+    for (name, e) in j["variables"].as_object().unwrap() {
+        let v = nc.var(name).unwrap();
+        if name == "s" {
+            // A char array: xarray joins the last dimension into strings.
+            assert_eq!(v.dims, ["x", "nchar"]);
+            assert!(
+                v.dtype.as_ref().unwrap_err().contains("string"),
+                "{:?}",
+                v.dtype
+            );
+            continue;
+        }
+        let dims: Vec<&str> = e["dims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        assert_eq!(v.dims, dims, "{name}");
+        assert_eq!(v.shape, shape_of(e), "{name}");
+        if name == "vs" {
+            let m = io_message(v.source(true).err().unwrap());
+            assert!(
+                m.contains("`vs`") && m.contains("edge.nc") && m.contains("variable-length string"),
+                "{m}"
+            );
+            continue;
+        }
+        let (stored, _) = expected_dtype(e["raw_dtype"].as_str().unwrap());
+        assert_eq!(v.stored_type().unwrap(), stored, "{name}");
+        let raw = v.read_all(false).unwrap();
+        assert_values(
+            &format!("{name} raw"),
+            &as_f64(&raw),
+            &nums(&e["raw_values"]),
+        );
+        let dec = v.read_all(true).unwrap();
+        assert_eq!(
+            dec.dtype().name(),
+            e["dtype"]
+                .as_str()
+                .unwrap()
+                .replace("int16", "int32")
+                .replace("int8", "int32"),
+            "{name}"
+        );
+        assert_values(
+            &format!("{name} decoded"),
+            &as_f64(&dec),
+            &nums(&e["values"]),
+        );
+        // Reading part of the stored and part of the padded region.
+        if name == "e" {
+            let c = v.source(false).unwrap().read(&[1], &[3]).unwrap();
+            assert_values("e[1..4]", &as_f64(&c), &nums(&e["raw_values"])[1..4]);
+        }
+        // Attributes (a list of strings is skipped: not an AttrValue).
+        for (k, a) in e["attrs"].as_object().unwrap() {
+            let got = v.attrs.get(k);
+            match a {
+                Value::String(t) => {
+                    assert_eq!(got, Some(&AttrValue::Text(t.clone())), "{name}/{k}")
+                }
+                Value::Array(items) if items.iter().all(|x| x.is_string()) => {
+                    assert_eq!(got, None, "{name}/{k}")
+                }
+                Value::Array(_) => {
+                    assert_eq!(got.unwrap().to_f64s().unwrap(), nums(a), "{name}/{k}")
+                }
+                _ => assert_eq!(got.unwrap().to_f64s().unwrap(), vec![num(a)], "{name}/{k}"),
+            }
+        }
+    }
+}

@@ -498,7 +498,9 @@ fn list_group(
 /// One HDF5 dataset as a [`ChunkSource`]: reads hyperslabs of it through a
 /// handle kept open for the variable's lifetime.
 ///
-/// Invariants: `shape` is the dataset's extent when opened; `stored` is its
+/// Invariants: `extent` is the dataset's extent when opened; `shape` has as
+/// many dims, each at least as long (longer only with a `pad` value: netCDF's
+/// view of a variable shorter than its unlimited dimension); `stored` is the
 /// numeric type; `chunks`, when set, has `shape.len()` entries.
 #[derive(Clone, Debug)]
 pub struct Hdf5Variable {
@@ -506,8 +508,38 @@ pub struct Hdf5Variable {
     name: String,
     ds: ::hdf5::Dataset,
     shape: Vec<usize>,
+    extent: Vec<usize>,
+    pad: Option<Pad>,
     stored: StoredType,
     chunks: Option<Vec<usize>>,
+}
+
+/// The value read beyond a dataset's extent (netCDF's fill value).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Pad {
+    Int(i64),
+    Float(f64),
+    /// A uint64 fill above the int64 range: an error if it has to be read.
+    TooBig(u64),
+}
+
+impl Pad {
+    /// netCDF-C's default fill value for a type (`NC_FILL_SHORT`, ...).
+    pub(crate) fn netcdf_default(t: StoredType) -> Pad {
+        match t {
+            StoredType::Bool => Pad::Int(0),
+            StoredType::I8 => Pad::Int(-127),
+            StoredType::U8 => Pad::Int(255),
+            StoredType::I16 => Pad::Int(-32767),
+            StoredType::U16 => Pad::Int(65535),
+            StoredType::I32 => Pad::Int(-2147483647),
+            StoredType::U32 => Pad::Int(4294967295),
+            StoredType::I64 => Pad::Int(-9223372036854775806),
+            StoredType::U64 => Pad::TooBig(18446744073709551614),
+            StoredType::F32 => Pad::Float(9.969_21e36_f32 as f64),
+            StoredType::F64 => Pad::Float(9.969_209_968_386_869e36),
+        }
+    }
 }
 
 impl Hdf5Variable {
@@ -542,10 +574,25 @@ impl Hdf5Variable {
             path: path.to_path_buf(),
             name: var.trim_start_matches('/').to_string(),
             ds,
+            extent: shape.clone(),
             shape,
+            pad: None,
             stored,
             chunks,
         })
+    }
+
+    /// The variable seen with `shape` (each dim at least the dataset's extent),
+    /// reading `pad` beyond the extent: netCDF's view of a variable written
+    /// shorter than its unlimited dimension.
+    pub(crate) fn padded(mut self, shape: Vec<usize>, pad: Pad) -> Self {
+        debug_assert!(shape.len() == self.extent.len());
+        debug_assert!(shape.iter().zip(&self.extent).all(|(s, e)| s >= e));
+        if shape != self.extent {
+            self.shape = shape;
+            self.pad = Some(pad);
+        }
+        self
     }
 
     /// The dataset's path inside the file.
@@ -576,7 +623,7 @@ impl Hdf5Variable {
     }
 
     fn read_as<T: H5Type>(&self, start: &[usize], count: &[usize]) -> Result<ArrayD<T>> {
-        let r = if self.shape.is_empty() {
+        let r = if self.extent.is_empty() {
             self.ds.read_dyn::<T>()
         } else {
             let sel: Vec<SliceOrIndex> = start
@@ -631,6 +678,77 @@ impl ChunkSource for Hdf5Variable {
                 self.shape
             )));
         }
+        let within = (0..nd).all(|d| start[d] + count[d] <= self.extent[d]);
+        match self.pad {
+            Some(pad) if !within => self.read_padded(start, count, pad),
+            _ => self.read_stored(start, count),
+        }
+    }
+
+    fn describe(&self) -> String {
+        describe_var(&self.path, &self.name)
+    }
+}
+
+impl Hdf5Variable {
+    /// A region partly beyond the dataset's extent: the stored part read, the
+    /// rest `pad`.
+    fn read_padded(&self, start: &[usize], count: &[usize], pad: Pad) -> Result<Chunk> {
+        let inner: Vec<usize> = (0..start.len())
+            .map(|d| {
+                (start[d] + count[d])
+                    .min(self.extent[d])
+                    .saturating_sub(start[d])
+            })
+            .collect();
+        let (pi, pf) = match pad {
+            Pad::Int(v) => (v, v as f64),
+            Pad::Float(v) => (v as i64, v),
+            Pad::TooBig(v) => {
+                return Err(Error::Io(format!(
+                    "{} is shorter than its dimensions and its fill value {v} is above the \
+                     int64 range chunkwise computes with",
+                    self.describe()
+                )))
+            }
+        };
+        let mut out = match self.dtype() {
+            DType::Bool => Chunk::Bool(ArrayD::from_elem(IxDyn(count), pi != 0)),
+            DType::I32 => Chunk::I32(ArrayD::from_elem(IxDyn(count), pi as i32)),
+            DType::I64 => Chunk::I64(ArrayD::from_elem(IxDyn(count), pi)),
+            DType::F32 => Chunk::F32(ArrayD::from_elem(IxDyn(count), pf as f32)),
+            DType::F64 => Chunk::F64(ArrayD::from_elem(IxDyn(count), pf)),
+        };
+        if inner.iter().all(|&n| n > 0) {
+            let part = self.read_stored(start, &inner)?;
+            let region: Vec<ndarray::SliceInfoElem> = inner
+                .iter()
+                .map(|&n| ndarray::SliceInfoElem::Slice {
+                    start: 0,
+                    end: Some(n as isize),
+                    step: 1,
+                })
+                .collect();
+            match (&mut out, &part) {
+                (Chunk::Bool(o), Chunk::Bool(p)) => o.slice_mut(region.as_slice()).assign(p),
+                (Chunk::I32(o), Chunk::I32(p)) => o.slice_mut(region.as_slice()).assign(p),
+                (Chunk::I64(o), Chunk::I64(p)) => o.slice_mut(region.as_slice()).assign(p),
+                (Chunk::F32(o), Chunk::F32(p)) => o.slice_mut(region.as_slice()).assign(p),
+                (Chunk::F64(o), Chunk::F64(p)) => o.slice_mut(region.as_slice()).assign(p),
+                _ => {
+                    return Err(Error::internal(format!(
+                        "padded read of {}: stored part has dtype {:?}",
+                        self.describe(),
+                        part.dtype()
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A region inside the dataset's extent.
+    fn read_stored(&self, start: &[usize], count: &[usize]) -> Result<Chunk> {
         Ok(match self.stored {
             StoredType::Bool => Chunk::Bool(self.read_as::<bool>(start, count)?),
             StoredType::I8
@@ -653,9 +771,5 @@ impl ChunkSource for Hdf5Variable {
             StoredType::F32 => Chunk::F32(self.read_as::<f32>(start, count)?),
             StoredType::F64 => Chunk::F64(self.read_as::<f64>(start, count)?),
         })
-    }
-
-    fn describe(&self) -> String {
-        describe_var(&self.path, &self.name)
     }
 }

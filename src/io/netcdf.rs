@@ -37,7 +37,9 @@ use ::hdf5::ObjectReference1;
 
 use super::attrs::{dataset_tracks_order, read_attrs, AttrValue, Attrs};
 use super::cf::{CfEncoding, Decoded};
-use super::hdf5::{dataset_type, describe_var, member_names, Hdf5File, Hdf5Variable, StoredType};
+use super::hdf5::{
+    dataset_type, describe_var, member_names, Hdf5File, Hdf5Variable, Pad, StoredType,
+};
 use crate::error::{Error, Result};
 use crate::kernel::{Chunk, ChunkSource};
 
@@ -94,7 +96,9 @@ pub struct NcVar {
     pub name: String,
     /// Its dimensions' names, one per axis.
     pub dims: Vec<String>,
-    /// Its shape.
+    /// Its shape: its dimensions' lengths. (A variable written shorter than
+    /// its unlimited dimension reads netCDF's fill value beyond what is
+    /// stored, as netCDF-C does.)
     pub shape: Vec<usize>,
     /// Its type in the file; `Err` describes a type chunkwise cannot read (a
     /// string or char variable, say).
@@ -106,6 +110,8 @@ pub struct NcVar {
     pub chunks: Option<Vec<usize>>,
     file: Hdf5File,
     ds: ::hdf5::Dataset,
+    /// The dataset's extent (`shape` or shorter along unlimited dims).
+    extent: Vec<usize>,
 }
 
 /// What a dataset of the root group is, before dimensions are resolved.
@@ -173,6 +179,12 @@ impl NcFile {
                     .unwrap_or(&name)
                     .to_string()
             });
+            // A variable named like a dimension it does not hold is stored
+            // under a prefix (the dimension's placeholder has the name).
+            let name = match (&scale_of, name.strip_prefix(NON_COORD_PREFIX)) {
+                (None, Some(n)) => n.to_string(),
+                _ => name,
+            };
             items.push(Item {
                 name,
                 ds,
@@ -258,12 +270,22 @@ impl NcFile {
                 dtype: dataset_type(&it.ds),
                 name: it.name,
                 dims: var_dims,
-                shape: it.shape,
+                shape: it.shape.clone(),
                 attrs: visible(&it.attrs),
                 chunks,
                 file: file.clone(),
                 ds: it.ds,
+                extent: it.shape,
             });
+        }
+        // Shapes are the dimensions' lengths (longer than the extent along an
+        // unlimited dimension some other variable grew further).
+        for v in &mut vars {
+            for (axis, d) in v.dims.iter().enumerate() {
+                if let Some((_, n)) = dims.iter().find(|(name, _)| name == d) {
+                    v.shape[axis] = *n;
+                }
+            }
         }
 
         let attrs = visible(&file.attrs()?);
@@ -382,7 +404,19 @@ impl NcVar {
 
     /// The raw (undecoded) source: stored values, as [`StoredType::dtype`].
     pub fn raw(&self) -> Result<Hdf5Variable> {
-        Hdf5Variable::from_dataset(self.file.path(), &self.name, self.ds.clone())
+        let v = Hdf5Variable::from_dataset(self.file.path(), &self.name, self.ds.clone())?;
+        if self.shape == self.extent {
+            return Ok(v);
+        }
+        // Beyond the stored extent netCDF-C reads the fill value: _FillValue,
+        // else the type's default.
+        let stored = v.stored_type();
+        let pad = match self.attrs.get("_FillValue") {
+            Some(AttrValue::Int(x)) if x.len() == 1 => Pad::Int(x[0]),
+            Some(AttrValue::Float(x)) if x.len() == 1 => Pad::Float(x[0]),
+            _ => Pad::netcdf_default(stored),
+        };
+        Ok(v.padded(self.shape.clone(), pad))
     }
 
     /// How the values are encoded (CF attributes), read from the attributes.
