@@ -367,6 +367,58 @@ fn data_array_writes_as_a_one_variable_dataset() {
     ));
 }
 
+#[test]
+fn scalar_and_auxiliary_coordinates_come_back_as_coordinates() {
+    // What `clim.sel(season="JJA")` leaves: a scalar text coordinate; and a
+    // coordinate along a dimension that is not its own.
+    let s = local();
+    let dir = scratch("aux");
+    let mut coords = Coords::default();
+    coords.insert(
+        "x",
+        Coord::new("x", CoordValues::Float(vec![0.5, 1.5, 2.5])),
+    );
+    coords.insert(
+        "season",
+        Coord {
+            dims: vec![],
+            values: CoordValues::Text(vec!["JJA".into()]),
+            attrs: Attrs::new(),
+        },
+    );
+    coords.insert(
+        "height",
+        Coord {
+            dims: vec![],
+            values: CoordValues::Float(vec![2.0]),
+            attrs: Attrs::new(),
+        },
+    );
+    coords.insert(
+        "label",
+        Coord {
+            dims: vec!["x".into()],
+            values: CoordValues::Int(vec![7, 8, 9]),
+            attrs: Attrs::new(),
+        },
+    );
+    let v = from_ndarray(&values(&[3], None), 2).unwrap();
+    let da = DataArray::new(v, &["x"], coords).unwrap().with_name("t");
+    let p = dir.join("aux.nc");
+    da.to_netcdf_with(&s, &p, &WriteOptions::default()).unwrap();
+    let h = ncdump_h(&p);
+    assert!(h.contains("string season ;"), "{h}");
+    assert!(
+        h.contains("t:coordinates = \"season height label\" ;"),
+        "{h}"
+    );
+    let back = open_dataset(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(back.data_vars(), ["t"]);
+    let want = Dataset::new(vec![("t".into(), da)], Coords::default(), Attrs::new()).unwrap();
+    assert_round_trip(&want, &back, &s);
+    assert!(back.get("t").unwrap().attrs().get("coordinates").is_none());
+}
+
 /// `sample()` with `air` failing on one chunk when computed.
 fn failing_sample(bad_chunk: Vec<usize>) -> Dataset {
     let ds = sample();

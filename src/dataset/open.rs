@@ -39,8 +39,10 @@ impl Default for OpenOptions {
     }
 }
 
-/// Open a NetCDF-4 file: dimension coordinates read (and times decoded),
-/// data variables as chunked arrays read lazily.
+/// Open a NetCDF-4 file: dimension coordinates read (and times decoded,
+/// strings as text), as are the scalar and 1-D variables named in a
+/// `coordinates` attribute (xarray's non-index coordinates); data variables
+/// as chunked arrays read lazily.
 ///
 /// # Errors
 /// [`Error::Io`] naming the file (and variable) if it cannot be read.
@@ -49,8 +51,18 @@ pub fn open_dataset(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Datase
     let file = NcFile::open(path)?;
     let mut coords = Coords::default();
     let mut vars = Vec::new();
+    // Non-dimension coordinates: the variables named in a `coordinates`
+    // attribute (CF; what xarray writes for scalar and auxiliary coordinates).
+    let aux: Vec<&str> = file
+        .vars
+        .iter()
+        .filter_map(|v| v.attrs.get("coordinates").and_then(AttrValue::as_text))
+        .flat_map(str::split_whitespace)
+        .collect();
+    let is_coord =
+        |v: &NcVar| v.is_dim_coord() || (v.dims.len() <= 1 && aux.contains(&v.name.as_str()));
     for v in &file.vars {
-        if v.is_dim_coord() {
+        if is_coord(v) {
             let values = coord_values(path, v, opts)?;
             coords.insert(
                 &v.name,
@@ -63,7 +75,7 @@ pub fn open_dataset(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Datase
         }
     }
     for v in &file.vars {
-        if v.is_dim_coord() {
+        if is_coord(v) {
             continue;
         }
         let source = v.source(opts.mask_and_scale)?;
@@ -72,10 +84,14 @@ pub fn open_dataset(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Datase
         let da = DataArray::new(data, &dims, coords.restricted_to(&v.dims))
             .map_err(|e| Error::Io(format!("{}: {}", v.describe(), e.message())))?
             .with_name(&v.name)
-            .with_attrs(if opts.mask_and_scale {
-                v.decoded_attrs()?
-            } else {
-                v.attrs.clone()
+            .with_attrs({
+                let mut a = if opts.mask_and_scale {
+                    v.decoded_attrs()?
+                } else {
+                    v.attrs.clone()
+                };
+                a.remove("coordinates");
+                a
             });
         vars.push((v.name.clone(), da));
     }
