@@ -994,3 +994,56 @@ fn nc_edge_layouts_read_as_netcdf4_python() {
         }
     }
 }
+
+/// A group's variables over a parent group's dimension, as xarray opens the
+/// group (`xr.open_dataset(path, group='grp')`).
+#[test]
+fn nc_group_sees_parent_dimensions() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/io_edge");
+    let j: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("edge.json")).unwrap()).unwrap();
+    let g = &j["group grp"];
+    for name in ["grp", "/grp", "grp/"] {
+        let nc = NcFile::open_group(dir.join("edge.nc"), name).unwrap();
+        let sizes: Vec<(String, usize)> = g["sizes"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_u64().unwrap() as usize))
+            .collect();
+        assert_eq!(nc.dims, sizes);
+        assert!(nc.unlimited.is_empty());
+        let names: Vec<&str> = nc.vars.iter().map(|v| v.name.as_str()).collect();
+        let want: Vec<&str> = g["variables"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(names, want);
+        for (vname, e) in g["variables"].as_object().unwrap() {
+            let v = nc.var(vname).unwrap();
+            let dims: Vec<&str> = e["dims"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap())
+                .collect();
+            assert_eq!(v.dims, dims);
+            assert_eq!(v.shape, shape_of(e));
+            assert_values(
+                vname,
+                &as_f64(&v.read_all(true).unwrap()),
+                &nums(&e["values"]),
+            );
+            assert!(v.describe().contains("`grp/gv`"), "{}", v.describe());
+        }
+    }
+    // The root is the same as `open`.
+    let root = NcFile::open_group(dir.join("edge.nc"), "/").unwrap();
+    let plain = NcFile::open(dir.join("edge.nc")).unwrap();
+    assert_eq!(root.dims, plain.dims);
+    assert_eq!(root.vars.len(), plain.vars.len());
+    let m = io_message(NcFile::open_group(dir.join("edge.nc"), "nope").unwrap_err());
+    assert!(m.contains("`nope`") && m.contains("edge.nc"), "{m}");
+}

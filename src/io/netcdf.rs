@@ -35,7 +35,7 @@ use std::sync::Arc;
 use ::hdf5::types::VarLenArray;
 use ::hdf5::ObjectReference1;
 
-use super::attrs::{dataset_tracks_order, read_attrs, AttrValue, Attrs};
+use super::attrs::{dataset_tracks_order, group_tracks_order, read_attrs, AttrValue, Attrs};
 use super::cf::{CfEncoding, Decoded};
 use super::hdf5::{
     dataset_type, describe_var, member_names, Hdf5File, Hdf5Variable, Pad, StoredType,
@@ -112,11 +112,18 @@ pub struct NcVar {
     ds: ::hdf5::Dataset,
     /// The dataset's extent (`shape` or shorter along unlimited dims).
     extent: Vec<usize>,
+    /// Its path in the file (`grp/x`), for messages.
+    full: String,
 }
 
-/// What a dataset of the root group is, before dimensions are resolved.
+/// What a dataset of the group (or a dimension of a parent group) is, before
+/// dimensions are resolved.
 struct Item {
     name: String,
+    /// Its path in the file.
+    full: String,
+    /// In the group opened (not a parent).
+    inner: bool,
     ds: ::hdf5::Dataset,
     attrs: Attrs,
     shape: Vec<usize>,
@@ -124,6 +131,60 @@ struct Item {
     scale_of: Option<String>,
     /// A placeholder for a dimension without a coordinate variable.
     pure_dim: bool,
+}
+
+impl Item {
+    /// A dataset's attributes, shape and dimension-scale role. `None` for a
+    /// dataset of a parent group that is not a dimension (not visible here).
+    fn read(
+        name: String,
+        full: String,
+        ds: ::hdf5::Dataset,
+        inner: bool,
+        what: &str,
+    ) -> Result<Option<Item>> {
+        let is_scale_attr = ds
+            .attr("CLASS")
+            .ok()
+            .and_then(|a| super::attrs::read_attr(&a).ok().flatten())
+            .is_some_and(|(v, _)| v.as_text() == Some("DIMENSION_SCALE"));
+        if !inner && !is_scale_attr {
+            return Ok(None);
+        }
+        let attrs = read_attrs(&ds, dataset_tracks_order(&ds))
+            .map_err(|e| Error::Io(format!("{what}: {e}")))?;
+        let shape = ds
+            .space()
+            .map_err(|e| Error::Io(format!("cannot read the shape of {what}: {e}")))?
+            .shape();
+        let is_scale = attrs.get("CLASS").and_then(|v| v.as_text()) == Some("DIMENSION_SCALE");
+        let pure_dim = is_scale
+            && attrs
+                .get("NAME")
+                .and_then(|v| v.as_text())
+                .is_some_and(|n| n.starts_with(PURE_DIM_NAME));
+        let scale_of = is_scale.then(|| {
+            name.strip_prefix(NON_COORD_PREFIX)
+                .unwrap_or(&name)
+                .to_string()
+        });
+        // A variable named like a dimension it does not hold is stored
+        // under a prefix (the dimension's placeholder has the name).
+        let name = match (&scale_of, name.strip_prefix(NON_COORD_PREFIX)) {
+            (None, Some(n)) => n.to_string(),
+            _ => name,
+        };
+        Ok(Some(Item {
+            name,
+            ds,
+            attrs,
+            shape,
+            scale_of,
+            pure_dim,
+            full,
+            inner,
+        }))
+    }
 }
 
 fn int_attr(attrs: &Attrs, name: &str) -> Option<Vec<i64>> {
@@ -147,54 +208,68 @@ impl NcFile {
     /// the file is missing, not NetCDF-4/HDF5, corrupt, or its dimensions are
     /// inconsistent.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_group(path, "")
+    }
+
+    /// Open group `group` of `path` (`"grp/sub"`; `""` or `"/"` is the root,
+    /// as [`NcFile::open`]): its variables and attributes, and the dimensions
+    /// they use (defined in it or in a parent group).
+    ///
+    /// # Errors
+    /// As [`NcFile::open`], and [`Error::Io`] when the group does not exist.
+    pub fn open_group(path: impl AsRef<Path>, group: &str) -> Result<Self> {
         let file = Hdf5File::open(path)?;
         let shown = file.path().display().to_string();
-        let root: &::hdf5::Group = file.handle();
-        let names = member_names(root)
-            .map_err(|e| Error::Io(format!("cannot list the variables of `{shown}`: {e}")))?;
-
-        let mut items = Vec::new();
-        for name in names {
-            let Ok(::hdf5::LocationType::Dataset) = root.loc_type_by_name(&name) else {
-                continue; // groups, named types, dangling links
-            };
-            let what = describe_var(file.path(), &name);
-            let ds = root
-                .dataset(&name)
-                .map_err(|e| Error::Io(format!("cannot open {what}: {e}")))?;
-            let attrs = read_attrs(&ds, dataset_tracks_order(&ds))
-                .map_err(|e| Error::Io(format!("{what}: {e}")))?;
-            let shape = ds
-                .space()
-                .map_err(|e| Error::Io(format!("cannot read the shape of {what}: {e}")))?
-                .shape();
-            let is_scale = attrs.get("CLASS").and_then(|v| v.as_text()) == Some("DIMENSION_SCALE");
-            let pure_dim = is_scale
-                && attrs
-                    .get("NAME")
-                    .and_then(|v| v.as_text())
-                    .is_some_and(|n| n.starts_with(PURE_DIM_NAME));
-            let scale_of = is_scale.then(|| {
-                name.strip_prefix(NON_COORD_PREFIX)
-                    .unwrap_or(&name)
-                    .to_string()
-            });
-            // A variable named like a dimension it does not hold is stored
-            // under a prefix (the dimension's placeholder has the name).
-            let name = match (&scale_of, name.strip_prefix(NON_COORD_PREFIX)) {
-                (None, Some(n)) => n.to_string(),
-                _ => name,
-            };
-            items.push(Item {
-                name,
-                ds,
-                attrs,
-                shape,
-                scale_of,
-                pure_dim,
+        let group = group.trim_matches('/').to_string();
+        // The group and its parents, outermost first.
+        let mut chain = vec![String::new()];
+        for part in group.split('/').filter(|p| !p.is_empty()) {
+            let parent = chain.last().cloned().unwrap_or_default();
+            chain.push(if parent.is_empty() {
+                part.to_string()
+            } else {
+                format!("{parent}/{part}")
             });
         }
+        let mut groups = Vec::new();
+        for g in &chain {
+            let h = if g.is_empty() {
+                file.handle().group("/")
+            } else {
+                file.handle().group(g)
+            }
+            .map_err(|_| Error::Io(format!("`{shown}` has no group `{g}`")))?;
+            groups.push((g.clone(), h));
+        }
 
+        let mut items = Vec::new();
+        for (level, (gname, g)) in groups.iter().enumerate() {
+            let inner = level + 1 == groups.len();
+            let names = member_names(g)
+                .map_err(|e| Error::Io(format!("cannot list the variables of `{shown}`: {e}")))?;
+            for name in names {
+                let Ok(::hdf5::LocationType::Dataset) = g.loc_type_by_name(&name) else {
+                    continue; // groups, named types, dangling links
+                };
+                let full = if gname.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{gname}/{name}")
+                };
+                let what = describe_var(file.path(), &full);
+                let ds = g
+                    .dataset(&name)
+                    .map_err(|e| Error::Io(format!("cannot open {what}: {e}")))?;
+                if let Some(it) = Item::read(name, full, ds, inner, &what)? {
+                    items.push(it);
+                }
+            }
+        }
+        Self::build(file, groups.pop().map(|(_, g)| g), items)
+    }
+
+    /// Dimensions and variables from the datasets of a group and its parents.
+    fn build(file: Hdf5File, group: Option<::hdf5::Group>, items: Vec<Item>) -> Result<Self> {
         // Dimensions: the scales, by _Netcdf4Dimid, then creation order.
         let mut scales: Vec<(i64, usize, &Item)> = items
             .iter()
@@ -209,29 +284,42 @@ impl NcFile {
             .collect();
         scales.sort_by_key(|&(id, i, _)| (id, i));
         let mut dims: Vec<(String, usize)> = Vec::new();
+        // Whether each dimension is defined in the group opened (kept even
+        // if unused) rather than a parent (kept only if used).
+        let mut defined_here: Vec<bool> = Vec::new();
         let mut unlimited = Vec::new();
         let mut by_id: HashMap<i64, String> = HashMap::new();
         for &(id, _, it) in &scales {
             let dim = it.scale_of.clone().unwrap_or_default();
-            if dims.iter().any(|(d, _)| *d == dim) {
-                continue;
-            }
             let len = it.shape.first().copied().unwrap_or(0);
             let maxdims = it.ds.space().map(|s| s.maxdims()).unwrap_or_default();
-            if maxdims.first().is_some_and(|m| m.is_none()) {
-                unlimited.push(dim.clone());
-            }
+            let is_unlimited = maxdims.first().is_some_and(|m| m.is_none());
             if id != i64::MAX {
                 by_id.insert(id, dim.clone());
             }
-            dims.push((dim, len));
+            match dims.iter().position(|(d, _)| *d == dim) {
+                // A group's own dimension hides a parent's of the same name.
+                Some(k) if it.inner && !defined_here[k] => {
+                    dims[k].1 = len;
+                    defined_here[k] = true;
+                    unlimited.retain(|u| *u != dim);
+                }
+                Some(_) => continue,
+                None => {
+                    dims.push((dim.clone(), len));
+                    defined_here.push(it.inner);
+                }
+            }
+            if is_unlimited {
+                unlimited.push(dim);
+            }
         }
 
         // Variables and their dimensions.
         let mut vars = Vec::new();
         let mut phony: Vec<(String, usize)> = Vec::new();
-        for it in items.into_iter().filter(|it| !it.pure_dim) {
-            let what = describe_var(file.path(), &it.name);
+        for it in items.into_iter().filter(|it| it.inner && !it.pure_dim) {
+            let what = describe_var(file.path(), &it.full);
             let nd = it.shape.len();
             let var_dims = if nd == 0 {
                 vec![]
@@ -262,7 +350,10 @@ impl NcFile {
                         )))
                     }
                     Some(_) => {}
-                    None => dims.push((d.clone(), n)),
+                    None => {
+                        dims.push((d.clone(), n));
+                        defined_here.push(true);
+                    }
                 }
             }
             let chunks = it.ds.chunk().filter(|c| c.len() == nd);
@@ -276,8 +367,18 @@ impl NcFile {
                 file: file.clone(),
                 ds: it.ds,
                 extent: it.shape,
+                full: it.full,
             });
         }
+        // Parent groups' dimensions only if a variable here uses them.
+        let mut k = 0;
+        dims.retain(|(d, _)| {
+            let keep = defined_here.get(k).copied().unwrap_or(true)
+                || vars.iter().any(|v| v.dims.contains(d));
+            k += 1;
+            keep
+        });
+        unlimited.retain(|u| dims.iter().any(|(d, _)| d == u));
         // Shapes are the dimensions' lengths (longer than the extent along an
         // unlimited dimension some other variable grew further).
         for v in &mut vars {
@@ -288,7 +389,12 @@ impl NcFile {
             }
         }
 
-        let attrs = visible(&file.attrs()?);
+        let attrs = match &group {
+            Some(g) => read_attrs(g, group_tracks_order(g)),
+            None => Ok(Attrs::new()),
+        }
+        .map_err(|e| Error::Io(format!("attributes of `{}`: {e}", file.path().display())))?;
+        let attrs = visible(&attrs);
         Ok(Self {
             file,
             dims,
@@ -388,7 +494,7 @@ impl NcVar {
 
     /// What this is, for messages: "variable `air` of `data/air.nc`".
     pub fn describe(&self) -> String {
-        describe_var(self.file.path(), &self.name)
+        describe_var(self.file.path(), &self.full)
     }
 
     /// The stored type, or an [`Error::Io`] naming the variable and the type
@@ -404,7 +510,7 @@ impl NcVar {
 
     /// The raw (undecoded) source: stored values, as [`StoredType::dtype`].
     pub fn raw(&self) -> Result<Hdf5Variable> {
-        let v = Hdf5Variable::from_dataset(self.file.path(), &self.name, self.ds.clone())?;
+        let v = Hdf5Variable::from_dataset(self.file.path(), &self.full, self.ds.clone())?;
         if self.shape == self.extent {
             return Ok(v);
         }
