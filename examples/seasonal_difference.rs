@@ -4,18 +4,21 @@
 //! ds = xr.open_mfdataset("data/*.nc")
 //! clim = ds.groupby("time.season").mean("time")
 //! d = abs(clim.air.sel(season="JJA") - clim.air.sel(season="DJF"))
+//! d.to_netcdf("out.nc")
 //! ```
 //!
 //! Run it on one rank or under `mpirun -n N` (every rank runs this same
 //! program; each reads only the chunks it owns):
 //!
 //! ```text
-//! cargo run --release --example seasonal_difference -- 'tests/fixtures/data/nc/mf/*.nc'
+//! cargo run --release --example seasonal_difference -- 'tests/fixtures/data/nc/mf/*.nc' out.nc
 //! mpirun -n 4 target/release/examples/seasonal_difference 'tests/fixtures/data/nc/mf/*.nc'
 //! ```
 //!
 //! Rank 0 prints the result's summary, its values and a checksum (the same bits
-//! on any number of ranks).
+//! on any number of ranks). With an output path, `d` is written there as
+//! NetCDF-4 (every rank writes its own chunks; the file appears only once all
+//! succeeded).
 
 use chunkwise::comm::{Comm, MpiComm};
 use chunkwise::dataset::{open_mfdataset, OpenOptions, Sel};
@@ -49,6 +52,7 @@ fn run(comm: Rc<MpiComm>) -> anyhow::Result<()> {
     let pattern = args
         .next()
         .unwrap_or_else(|| "tests/fixtures/data/nc/mf/*.nc".to_string());
+    let out = args.next();
     let root = comm.rank() == 0;
     Session::with_comm(Config::from_env()?, comm)?.install();
 
@@ -58,6 +62,9 @@ fn run(comm: Rc<MpiComm>) -> anyhow::Result<()> {
     let djf = clim.sel(&[("season", Sel::Label("DJF".into()))])?;
     let d = (&jja - &djf)?.map(|a| a.abs()).with_name("air");
     let values = d.values()?;
+    if let Some(path) = &out {
+        d.to_netcdf(path, &Default::default())?;
+    }
     if root {
         println!("{d:?}");
         println!("values: {values}");
@@ -65,6 +72,9 @@ fn run(comm: Rc<MpiComm>) -> anyhow::Result<()> {
             .iter()
             .fold(0u64, |h, v| h.rotate_left(5) ^ v.to_bits());
         println!("checksum: {bits:#018x}");
+        if let Some(path) = &out {
+            println!("written: {path}");
+        }
     }
     Ok(())
 }

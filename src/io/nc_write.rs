@@ -27,7 +27,13 @@
 //! * `_NCProperties` names chunkwise and the HDF5 version (netCDF-C reads
 //!   it for information only).
 //!
-//! Writing uses HDF5's serial driver from the calling thread.
+//! Writing uses HDF5's serial driver from the calling thread, with HDF5's
+//! file locking off: the writer's file is private by construction (a fresh
+//! temporary name, ranks writing in turn), and a lock would outlive the writer
+//! in any child process started meanwhile by another thread (HDF5 does not
+//! open files close-on-exec, so the child inherits the locked descriptor and
+//! the next open of the file fails with `unable to lock file`). This needs
+//! HDF5 1.10.7 or later (not 1.12.0).
 
 use std::ffi::{c_char, c_uint, CString};
 use std::path::{Path, PathBuf};
@@ -153,6 +159,7 @@ fn h5err(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
 pub fn create_file(path: &Path, layout: &NcLayout) -> Result<()> {
     check_layout(layout)?;
     let file = ::hdf5::File::with_options()
+        .with_fapl(|p| p.file_locking(false))
         .with_fcpl(|p| {
             p.link_creation_order(LinkCreationOrder::Indexed)
                 .attr_creation_order(AttrCreationOrder::Indexed)
@@ -541,7 +548,9 @@ impl NcWriter {
     /// # Errors
     /// [`Error::Io`] naming the file if HDF5 cannot open it.
     pub fn open(path: &Path) -> Result<NcWriter> {
-        let file = ::hdf5::File::open_rw(path)
+        let file = ::hdf5::File::with_options()
+            .with_fapl(|p| p.file_locking(false))
+            .open_rw(path)
             .map_err(|e| h5err(path, "cannot open the file to write", e))?;
         Ok(NcWriter {
             file,

@@ -388,12 +388,12 @@ fn min_max_arg_of_zero_elements_is_a_plan_error() {
             .unwrap()
             .to_f64()
     };
-    assert_eq!(fin(ReduceOp::Sum), ArrayD::zeros(IxDyn(&[1, 3])));
-    assert_eq!(fin(ReduceOp::Prod), ArrayD::ones(IxDyn(&[1, 3])));
-    assert_eq!(fin(ReduceOp::Count), ArrayD::zeros(IxDyn(&[1, 3])));
+    assert_eq!(fin(ReduceOp::Sum), ArrayD::<f64>::zeros(IxDyn(&[1, 3])));
+    assert_eq!(fin(ReduceOp::Prod), ArrayD::<f64>::ones(IxDyn(&[1, 3])));
+    assert_eq!(fin(ReduceOp::Count), ArrayD::<f64>::zeros(IxDyn(&[1, 3])));
     assert!(fin(ReduceOp::Mean).iter().all(|v| v.is_nan()));
     assert!(fin(ReduceOp::Var { ddof: 0 }).iter().all(|v| v.is_nan()));
-    assert_eq!(fin(ReduceOp::All), ArrayD::ones(IxDyn(&[1, 3])));
+    assert_eq!(fin(ReduceOp::All), ArrayD::<f64>::ones(IxDyn(&[1, 3])));
     // An empty chunk next to a non-empty one contributes nothing.
     let full = Chunk::F64(ndarray::array![[2.0, -1.0, 4.0]].into_dyn());
     for op in [ReduceOp::Min, ReduceOp::NanArgMax] {
