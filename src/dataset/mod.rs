@@ -14,6 +14,7 @@ mod set;
 pub mod time;
 mod window;
 mod write;
+mod zarr;
 
 pub use coord::{Coord, CoordValues, Coords, Label};
 pub use dataarray::{DataArray, Pos, Sel};
@@ -24,3 +25,4 @@ pub use groupby::GroupBy;
 pub use open::{open_dataset, open_mfdataset, open_mfdataset_paths, OpenOptions};
 pub use window::{concat, Coarsen, Rolling, Weighted};
 pub use write::WriteOptions;
+pub use zarr::{open_zarr, ZarrWriteOptions};

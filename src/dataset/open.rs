@@ -154,7 +154,7 @@ fn coord_values(path: &Path, v: &NcVar, opts: &OpenOptions) -> Result<CoordValue
     })
 }
 
-fn floats(c: &Chunk) -> Vec<f64> {
+pub(crate) fn floats(c: &Chunk) -> Vec<f64> {
     crate::with_chunk!(c, a, T => a.iter().map(|&x| crate::kernel::Element::to_f64(x)).collect())
 }
 

@@ -56,7 +56,7 @@ pub struct WriteOptions {
 }
 
 /// The name xarray gives an unnamed `DataArray` written to a file.
-const UNNAMED: &str = "__xarray_dataarray_variable__";
+pub(crate) const UNNAMED: &str = "__xarray_dataarray_variable__";
 
 impl Dataset {
     /// Write the dataset to a NetCDF-4 file at `path` with the session
@@ -327,7 +327,7 @@ fn chunk_of<T>(v: Vec<T>, dims: &[String], wrap: fn(ndarray::ArrayD<T>) -> Chunk
 
 /// xarray's choice: `<unit> since <first date>` with the coarsest unit (days,
 /// hours, minutes, seconds, microseconds) that counts every date exactly.
-fn infer_units(t: &[DateTime], cal: time::Calendar) -> Result<CfUnits> {
+pub(crate) fn infer_units(t: &[DateTime], cal: time::Calendar) -> Result<CfUnits> {
     let Some(first) = t.first() else {
         return CfUnits::parse("days since 1970-01-01");
     };
@@ -347,7 +347,7 @@ fn infer_units(t: &[DateTime], cal: time::Calendar) -> Result<CfUnits> {
 }
 
 /// A temporary name next to `path`, the same on every rank (rank 0's choice).
-fn temp_name(comm: &dyn Comm, path: &Path) -> Result<PathBuf> {
+pub(crate) fn temp_name(comm: &dyn Comm, path: &Path) -> Result<PathBuf> {
     let file = path
         .file_name()
         .ok_or_else(|| Error::plan(format!("`{}` is not a file name", path.display())))?
@@ -369,7 +369,7 @@ fn temp_name(comm: &dyn Comm, path: &Path) -> Result<PathBuf> {
 
 /// Whether any rank failed: `Ok` on every rank, or the same error on every
 /// rank (the lowest failing rank's, naming it when there are several ranks).
-fn agree(comm: &dyn Comm, local: Result<()>) -> Result<()> {
+pub(crate) fn agree(comm: &dyn Comm, local: Result<()>) -> Result<()> {
     if !comm.any(local.is_err())? {
         return Ok(());
     }

@@ -6,6 +6,8 @@
 //! * [`netcdf`]: NetCDF-4 files (HDF5 with netCDF-C's conventions) —
 //!   [`NcFile`] with dimensions, variables and attributes.
 //! * [`nc_write`]: writing NetCDF-4 files ([`create_file`], [`NcWriter`]).
+//! * [`zarr`]: Zarr v3 and v2 stores through `zarrs` — [`ZarrStore`] and
+//!   [`ZarrVariable`].
 //! * [`cf`]: CF decoding (`_FillValue`, `missing_value`, `scale_factor`,
 //!   `add_offset`) as a source wrapping the raw one.
 //!
@@ -16,6 +18,7 @@ pub mod cf;
 pub mod hdf5;
 pub mod nc_write;
 pub mod netcdf;
+pub mod zarr;
 
 #[cfg(test)]
 mod tests;
@@ -25,3 +28,4 @@ pub use self::cf::{CfEncoding, Decoded};
 pub use self::hdf5::{Entry, EntryKind, Hdf5File, Hdf5Variable, StoredType};
 pub use self::nc_write::{create_file, read_strings, NcData, NcLayout, NcType, NcVarDef, NcWriter};
 pub use self::netcdf::{NcFile, NcVar};
+pub use self::zarr::{ZarrStore, ZarrVariable};
