@@ -265,6 +265,55 @@ fn concatenate_and_stack_match_ndarray() {
 }
 
 #[test]
+fn slices_of_concatenations_follow_numpy() {
+    // Slices move into the concatenated inputs (PushSliceIntoSource); the
+    // values must be those of slicing the whole, for every selection kind.
+    let (a, b, c) = (
+        data_i64(&[3, 6, 5], 71, -100, 100),
+        data_i64(&[4, 6, 5], 72, -100, 100),
+        data_i64(&[2, 6, 5], 73, -100, 100),
+    );
+    let whole = ndarray::concatenate(Axis(0), &[a.view(), b.view(), c.view(), a.view()]).unwrap();
+    let s = Idx::slice;
+    let cases = [
+        vec![Idx::from(1..5)],
+        vec![Idx::from(3..7)],
+        vec![Idx::from(4..6)],
+        vec![s(Some(1), None, 2)],
+        vec![s(Some(2), Some(11), 3), Idx::Int(1)],
+        vec![s(None, None, -1)],
+        vec![s(Some(-2), None, -3), Idx::ALL, Idx::Int(-1)],
+        vec![Idx::Int(8)],
+        vec![Idx::from(5..5)],
+        vec![Idx::ALL, Idx::from(2..4)],
+        vec![Idx::NewAxis, s(Some(11), None, 1)],
+    ];
+    for (c_name, ch) in chunkings(&[3, 6, 5]) {
+        let x = arr(&a, ch);
+        let y = arr(&b, other_chunking(&[4, 6, 5]));
+        let z = arr(&c, vec![vec![1, 1], vec![6], vec![2, 3]].into());
+        let cat = concatenate(&[&x, &y, &z, &x], 0).unwrap();
+        for idx in &cases {
+            let what = format!("concat{idx:?} {c_name}");
+            let got = eval::<i64>(&cat.slice(idx).unwrap_or_else(|e| panic!("{what}: {e}")));
+            assert_exact(&got, &np_index(&whole, idx), &what);
+        }
+        // The slice reached the inputs: no getitem layer copies the values.
+        let plan = cat.slice(&[Idx::from(3..7)]).unwrap().explain().unwrap();
+        assert!(
+            plan.contains("PushSliceIntoSource x1") && !plan.contains("getitem"),
+            "{c_name}: {plan}"
+        );
+        // Mixed dtypes: the slice of one input still promotes as the whole did.
+        let xf = arr(&a.mapv(|v| v as f64 / 2.0), other_chunking(&[3, 6, 5]));
+        let mixed = concatenate(&[&y, &xf], 0).unwrap();
+        let got = eval::<f64>(&mixed.slice(&[Idx::from(0..3)]).unwrap());
+        let want = np_index(&b, &[Idx::from(0..3)]).mapv(|v| v as f64);
+        assert_exact(&got, &want, &format!("mixed concat {c_name}"));
+    }
+}
+
+#[test]
 fn reshape_is_c_order() {
     let cases: Vec<(Vec<usize>, Vec<isize>)> = vec![
         (vec![6, 4], vec![24]),

@@ -70,8 +70,14 @@ fn push_rechunk(x: &Expr, grid: &crate::meta::ChunkGrid) -> Result<Option<Expr>>
     })
 }
 
-/// Move slices below elementwise operations, casts and transposes, and into
-/// generators and in-memory sources.
+/// Move slices below elementwise operations, casts and transposes, into
+/// concatenations (each input gives only the part selected; inputs not
+/// selected drop out), and into generators, in-memory sources and file reads.
+///
+/// A slice of a concatenation is what `groupby` and `sel` make of a dataset
+/// joined from many files (`open_mfdataset`): pushed down, a season's runs
+/// become reads of just those days, with no copy between the read and the
+/// reduction.
 pub struct PushSliceIntoSource;
 
 impl Rule for PushSliceIntoSource {
@@ -94,6 +100,13 @@ impl Rule for PushSliceIntoSource {
 fn push(x: &Expr, sel: &[(usize, usize, isize)]) -> Result<Option<Expr>> {
     let shape = x.shape();
     let sliced = |y: &Expr, s: Vec<(usize, usize, isize)>| -> Result<Expr> {
+        // The whole of `y`: keep the node itself (shared with its other uses).
+        if s.iter()
+            .zip(y.shape().iter())
+            .all(|(&(st, l, step), &n)| st == 0 && l == n && step == 1)
+        {
+            return Ok(y.clone());
+        }
         Ok(match push(y, &s)? {
             Some(p) => p,
             None => expr::slice(y, s)?,
@@ -167,6 +180,47 @@ fn push(x: &Expr, sel: &[(usize, usize, isize)]) -> Result<Option<Expr>> {
                 }
             }
             expr::axis_map(&sliced(input, s)?, src.clone())?
+        }
+        Op::Concat { axis } => {
+            let axis = *axis;
+            let (start, len, step) = sel[axis];
+            if step <= 0 || len == 0 {
+                return Ok(None);
+            }
+            let step_u = step as usize;
+            // Input `i` covers positions [off, off + n) of the concatenation; the
+            // selection's k-th position is start + k * step.
+            let first_at_or_after = |p: usize| -> usize {
+                if p <= start {
+                    0
+                } else {
+                    (p - start).div_ceil(step_u).min(len)
+                }
+            };
+            let mut pieces = Vec::new();
+            let mut off = 0;
+            for input in x.inputs() {
+                let n = input.shape()[axis];
+                let (k0, k1) = (first_at_or_after(off), first_at_or_after(off + n));
+                if k1 > k0 {
+                    let mut s = sel.to_vec();
+                    s[axis] = (start + k0 * step_u - off, k1 - k0, step);
+                    pieces.push(sliced(input, s)?);
+                }
+                off += n;
+            }
+            match pieces.len() {
+                0 => return Ok(None),
+                1 => {
+                    let piece = pieces.pop().expect("one piece");
+                    if piece.dtype() == x.dtype() {
+                        piece
+                    } else {
+                        expr::concat(&[piece], axis)?
+                    }
+                }
+                _ => expr::concat(&pieces, axis)?,
+            }
         }
         _ => return Ok(None),
     }))
