@@ -243,7 +243,7 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
         let mut owned = 0;
         for (li, l) in graph.layers().iter().enumerate() {
             let id = LayerId(li as u32);
-            let shard = placement.shard(me, l.num_tasks());
+            let shard = placement.layer_shard(graph, id, me);
             owned += shard.clone().filter(|&c| graph.is_needed(id, c)).count();
             if l.inputs.is_empty() {
                 sources.push((id, shard.start));
@@ -517,7 +517,7 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
         let waiting = &mut self.waiting;
         let heap = &mut self.heap;
         graph.for_each_consumer(t.layer(), t.chunk(), |cl, cc| {
-            let o = placement.owner_of(cc, graph.layer(cl).num_tasks());
+            let o = placement.owner(graph, cl, cc);
             if o == me {
                 local += 1;
                 let task = TaskId::new(cl, cc);

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::meta::MAX_DIMS;
 use std::sync::Arc;
 
-pub use placement::Placement;
+pub use placement::{Frame, Placement};
 
 /// A layer's number in its graph (layers are in topological order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -137,6 +137,8 @@ pub struct Graph {
     reverse: Vec<Vec<ReverseEdge>>,
     /// Per layer: `None` when every task is needed, else which are (see [`cull`](Graph::cull)).
     needed: Vec<Option<Vec<bool>>>,
+    /// Per layer: where its chunks are placed ([`placement`]).
+    frames: Vec<Frame>,
 }
 
 impl Graph {
@@ -214,11 +216,13 @@ impl Graph {
             }
         }
         let needed = vec![None; layers.len()];
+        let frames = placement::frames(&layers);
         let mut g = Graph {
             layers,
             outputs,
             reverse,
             needed,
+            frames,
         };
         g.cull();
         Ok(g)
@@ -229,6 +233,10 @@ impl Graph {
     }
     pub fn layer(&self, id: LayerId) -> &Layer {
         &self.layers[id.0 as usize]
+    }
+    /// Where `id`'s chunks are placed (see [`Placement`]).
+    pub fn frame(&self, id: LayerId) -> Frame {
+        self.frames[id.0 as usize]
     }
     pub fn outputs(&self) -> &[LayerId] {
         &self.outputs
