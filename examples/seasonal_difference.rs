@@ -12,13 +12,14 @@
 //!
 //! ```text
 //! cargo run --release --example seasonal_difference -- 'tests/fixtures/data/nc/mf/*.nc' out.nc
-//! mpirun -n 4 target/release/examples/seasonal_difference 'tests/fixtures/data/nc/mf/*.nc'
+//! mpirun -n 4 target/release/examples/seasonal_difference 'tests/fixtures/data/nc/mf/*.nc' out.zarr
 //! ```
 //!
 //! Rank 0 prints the result's summary, its values and a checksum (the same bits
-//! on any number of ranks). With an output path, `d` is written there as
-//! NetCDF-4 (every rank writes its own chunks; the file appears only once all
-//! succeeded).
+//! on any number of ranks). Each output path given after the pattern gets `d`:
+//! a Zarr v3 store (`to_zarr`) when it ends in `.zarr`, NetCDF-4 (`to_netcdf`)
+//! otherwise (every rank writes its own chunks; the output appears only once
+//! all succeeded). `scripts/check-xarray-reads.sh` opens both in xarray.
 
 use chunkwise::comm::{Comm, MpiComm};
 use chunkwise::dataset::{open_mfdataset, OpenOptions, Sel};
@@ -52,7 +53,7 @@ fn run(comm: Rc<MpiComm>) -> anyhow::Result<()> {
     let pattern = args
         .next()
         .unwrap_or_else(|| "tests/fixtures/data/nc/mf/*.nc".to_string());
-    let out = args.next();
+    let outs: Vec<String> = args.collect();
     let root = comm.rank() == 0;
     Session::with_comm(Config::from_env()?, comm)?.install();
 
@@ -62,8 +63,12 @@ fn run(comm: Rc<MpiComm>) -> anyhow::Result<()> {
     let djf = clim.sel(&[("season", Sel::Label("DJF".into()))])?;
     let d = (&jja - &djf)?.map(|a| a.abs()).with_name("air");
     let values = d.values()?;
-    if let Some(path) = &out {
-        d.to_netcdf(path, &Default::default())?;
+    for path in &outs {
+        if path.ends_with(".zarr") {
+            d.to_zarr(path, &Default::default())?;
+        } else {
+            d.to_netcdf(path, &Default::default())?;
+        }
     }
     if root {
         println!("{d:?}");
@@ -72,7 +77,7 @@ fn run(comm: Rc<MpiComm>) -> anyhow::Result<()> {
             .iter()
             .fold(0u64, |h, v| h.rotate_left(5) ^ v.to_bits());
         println!("checksum: {bits:#018x}");
-        if let Some(path) = &out {
+        for path in &outs {
             println!("written: {path}");
         }
     }

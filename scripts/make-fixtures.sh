@@ -14,6 +14,8 @@
 # change the fixtures, then commit tests/fixtures/data together with the script change.
 #
 # Usage: bash scripts/make-fixtures.sh      (PYTHON=/path/to/python3.11 to choose the interpreter)
+#        bash scripts/make-fixtures.sh --venv-only   step 1 only: make the venv, leave data/ as is
+#        (what scripts/check-xarray-reads.sh needs)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -63,6 +65,11 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.pins" 2>/dev/null)" != "$want
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}"
   "$venv/bin/python" -m pip check
   printf '%s\n' "$want" > "$venv/.pins"
+fi
+
+if [ "${1:-}" = "--venv-only" ]; then
+  echo "make-fixtures: venv ready at $venv (fixtures not regenerated)" >&2
+  exit 0
 fi
 
 "$venv/bin/python" "$root/tests/fixtures/make_fixtures.py"

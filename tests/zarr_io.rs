@@ -567,6 +567,56 @@ fn a_failed_write_leaves_nothing_and_an_existing_store_unchanged() {
     assert_round_trip(&other, &back, &s);
 }
 
+/// Regression: zarrs added a `_zarrs` attribute (an object naming itself) to
+/// each array's own `zarr.json` but not to the consolidated copy in the root
+/// `zarr.json`, so `xr.open_zarr(store, consolidated=False)` showed it on every
+/// variable and coordinate (and `open_zarr` here skips object attributes, so
+/// the round trip did not see it).
+#[test]
+fn arrays_metadata_is_the_consolidated_metadata_with_no_zarrs_attribute() {
+    let s = local();
+    let p = scratch("consolidated").join("out.zarr");
+    sample()
+        .to_zarr_with(&s, &p, &ZarrWriteOptions::default())
+        .unwrap();
+    let read = |f: PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&f).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+    };
+    let root = read(p.join("zarr.json"));
+    let consolidated = root["consolidated_metadata"]["metadata"]
+        .as_object()
+        .unwrap();
+    let mut names: Vec<&str> = consolidated.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["air", "count", "lat", "lon", "prec", "time", "wet"],
+        "every array is consolidated"
+    );
+    // What xarray shows as the attributes of each array: those written, plus
+    // `_FillValue` for floats and the time encoding.
+    let want_attrs: &[(&str, &[&str])] = &[
+        ("air", &["_FillValue", "level", "units", "valid_range"]),
+        ("count", &[]),
+        ("lat", &["_FillValue", "units"]),
+        ("lon", &[]),
+        ("prec", &["_FillValue"]),
+        ("time", &["calendar", "units"]),
+        ("wet", &[]),
+    ];
+    for &(name, want) in want_attrs {
+        let own = read(p.join(name).join("zarr.json"));
+        assert_eq!(&own, &consolidated[name], "`{name}`: own vs consolidated");
+        let mut keys: Vec<&str> = own["attributes"]
+            .as_object()
+            .map(|a| a.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort();
+        assert_eq!(keys, want, "`{name}`: attributes");
+    }
+}
+
 #[test]
 fn text_coordinates_are_refused_with_a_plan_error() {
     let s = local();

@@ -467,13 +467,24 @@ fn create_array(
     let array = b
         .build(store.clone(), &format!("/{}", p.name))
         .map_err(|e| at(e.to_string()))?;
-    array.store_metadata().map_err(|e| at(e.to_string()))?;
+    // zarrs adds an attribute `_zarrs` (its name and version) to the
+    // metadata it stores, but not to `metadata()`: the array's own zarr.json
+    // and the consolidated copy then differ, and a reader that skips the
+    // consolidated metadata (`xr.open_zarr(..., consolidated=False)`) shows
+    // the extra attribute on every variable. Store and consolidate one
+    // metadata, without it.
+    let meta_opts = zarrs::config::global_config()
+        .array_metadata_options()
+        .with_include_zarrs_metadata(false);
+    array
+        .store_metadata_opt(&meta_opts)
+        .map_err(|e| at(e.to_string()))?;
     if let Some(values) = &p.values {
         let zeros = vec![0u64; p.shape.len()];
         let full: Vec<usize> = p.chunks.iter().map(|&n| n as usize).collect();
         store_chunk(&array, &zeros, &full, values).map_err(|e| at(e.message().to_string()))?;
     }
-    serde_json::to_value(array.metadata()).map_err(|e| at(e.to_string()))
+    serde_json::to_value(array.metadata_opt(&meta_opts)).map_err(|e| at(e.to_string()))
 }
 
 /// Store one chunk at grid index `idx`. Zarr stores every chunk at the
