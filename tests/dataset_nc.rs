@@ -3,7 +3,8 @@
 //! with `bash scripts/make-fixtures.sh`).
 
 use chunkwise::dataset::{
-    open_dataset, open_mfdataset, CoordValues, DataArray, Dataset, Label, OpenOptions, Pos, Sel,
+    open_dataset, open_mfdataset, AttrValue, Attrs, CoordValues, DataArray, Dataset, Label,
+    OpenOptions, Pos, Sel,
 };
 use serde_json::Value;
 use std::path::PathBuf;
@@ -513,7 +514,9 @@ fn bad_files_give_clear_errors_naming_file_and_variable() {
     }
     let err = open("nc/missing_var.nc").unwrap().get("air").unwrap_err();
     assert!(
-        err.to_string().contains("no variable `air`") && err.to_string().contains("temp"),
+        err.to_string().contains("no variable `air`")
+            && err.to_string().contains("temp")
+            && err.to_string().contains("missing_var.nc"),
         "{err}"
     );
     let bad = dir.join("nc/mf_bad/*.nc");
@@ -587,4 +590,46 @@ fn calendars_decode_group_and_resample_like_cftime() {
             );
         }
     }
+}
+
+#[test]
+fn attributes_stay_through_reductions_and_arithmetic_as_in_xarray() {
+    // xarray 2026.9 (the fixtures' version) keeps attributes by default:
+    // reductions, groupby, selection and abs keep them; arithmetic keeps
+    // both operands' and leaves out those that differ
+    // (`(a + b).attrs` for a: {units: K, a: 1}, b: {units: m, b: 2} is
+    // {a: 1, b: 2}).
+    let pattern = data_dir().join("nc/mf/*.nc");
+    let ds = open_mfdataset(pattern.to_str().unwrap(), "time", &OpenOptions::default()).unwrap();
+    let air = ds.get("air").unwrap();
+    let want = air.attrs().clone();
+    assert_eq!(
+        want.names().collect::<Vec<_>>(),
+        ["long_name", "units"],
+        "the fixture's attributes"
+    );
+    let clim = air.groupby("time.season").unwrap().mean(&["time"]).unwrap();
+    let jja = clim.sel(&[("season", Sel::Label("JJA".into()))]).unwrap();
+    let djf = clim.sel(&[("season", Sel::Label("DJF".into()))]).unwrap();
+    let d = (&jja - &djf).unwrap().map(|a| a.abs());
+    for (what, got) in [
+        ("mean", air.mean(&["time"]).unwrap()),
+        ("std", air.std(&["time"], 0).unwrap()),
+        ("groupby mean", clim.clone()),
+        ("seed workflow", d),
+    ] {
+        assert_eq!(got.attrs(), &want, "{what}");
+    }
+    let mut a = Attrs::new();
+    a.insert("units", AttrValue::Text("K".into()));
+    a.insert("a", AttrValue::Int(vec![1]));
+    let mut b = Attrs::new();
+    b.insert("units", AttrValue::Text("m".into()));
+    b.insert("b", AttrValue::Int(vec![2]));
+    let x = jja.clone().with_attrs(a);
+    let y = djf.clone().with_attrs(b);
+    let sum = (&x + &y).unwrap();
+    assert_eq!(sum.attrs().names().collect::<Vec<_>>(), ["a", "b"]);
+    let sum = (&y + &x).unwrap();
+    assert_eq!(sum.attrs().names().collect::<Vec<_>>(), ["b", "a"]);
 }

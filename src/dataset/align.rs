@@ -14,8 +14,9 @@ use crate::array::{Array, Operand};
 use crate::error::{Error, Result};
 
 /// `f(a', b')` on the two arrays aligned and broadcast by dimension name; the
-/// result has `a`'s dims followed by those only `b` has, `a`'s name, and the
-/// coordinates of both.
+/// result has `a`'s dims followed by those only `b` has, `a`'s name, the
+/// coordinates of both, and the attributes of both without those that differ
+/// (xarray's default: see [`super::merge::drop_conflicts`]).
 pub(crate) fn zip_with(
     a: &DataArray,
     b: &DataArray,
@@ -47,7 +48,7 @@ pub(crate) fn zip_with(
         dims,
         data,
         coords,
-        attrs: super::Attrs::new(),
+        attrs: super::merge::drop_conflicts(&a.attrs, &b.attrs),
     };
     out.validate()?;
     Ok(out)

@@ -220,6 +220,7 @@ pub fn concat_datasets(objs: &[&Dataset], dim: &str, opts: &ConcatOptions) -> Re
         vars,
         coords,
         attrs,
+        source: None,
     };
     check_sizes(&ds, &what)?;
     Ok(ds)

@@ -369,7 +369,8 @@ impl DataArray {
                 out.coords.insert(name, c.clone());
             }
         }
-        out.attrs = Attrs::new();
+        // The attributes stay, as xarray keeps them by default (checked with
+        // 2026.9, the fixtures' version).
         Ok(out)
     }
 

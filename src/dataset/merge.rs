@@ -303,6 +303,7 @@ fn as_dataset(da: &DataArray, promote_attrs: bool) -> Result<Dataset> {
         } else {
             Attrs::new()
         },
+        source: None,
     })
 }
 
@@ -378,6 +379,7 @@ pub(crate) fn merge_datasets(objs: &[Dataset], opts: &MergeOptions) -> Result<Da
         vars,
         coords,
         attrs,
+        source: None,
     };
     check_sizes(&ds, ctx.what)?;
     Ok(ds)
@@ -685,6 +687,19 @@ pub(crate) fn combine_attrs(
             Ok(out)
         }
     }
+}
+
+/// The attributes of a binary operation's result, as xarray gives them by
+/// default (checked with 2026.9, the fixtures' version): both operands'
+/// attributes, those that differ between them left out
+/// (`combine_attrs="drop_conflicts"`).
+pub(crate) fn drop_conflicts(a: &Attrs, b: &Attrs) -> Attrs {
+    let ctx = Ctx {
+        what: "arithmetic",
+        obj: "operand",
+    };
+    combine_attrs(&[(0, a), (1, b)], CombineAttrs::DropConflicts, "", &ctx)
+        .expect("drop_conflicts never fails")
 }
 
 fn show(v: &AttrValue) -> String {

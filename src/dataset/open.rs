@@ -95,8 +95,9 @@ pub fn open_dataset(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Datase
             });
         vars.push((v.name.clone(), da));
     }
-    Dataset::new(vars, coords, file.attrs.clone())
-        .map_err(|e| Error::Io(format!("`{}`: {}", path.display(), e.message())))
+    Ok(Dataset::new(vars, coords, file.attrs.clone())
+        .map_err(|e| Error::Io(format!("`{}`: {}", path.display(), e.message())))?
+        .with_source(path.display().to_string()))
 }
 
 /// The attributes of a coordinate as xarray shows them: a decoded time has no
@@ -168,7 +169,7 @@ pub(crate) fn floats(c: &Chunk) -> Vec<f64> {
 /// `dim`, or its other coordinates differ from the first file's.
 pub fn open_mfdataset(pattern: &str, dim: &str, opts: &OpenOptions) -> Result<Dataset> {
     let paths = expand(pattern)?;
-    open_mfdataset_paths(&paths, dim, opts)
+    Ok(open_mfdataset_paths(&paths, dim, opts)?.with_source(pattern))
 }
 
 /// [`open_mfdataset`] over a list of paths.
@@ -247,7 +248,11 @@ pub fn open_mfdataset_paths(paths: &[PathBuf], dim: &str, opts: &OpenOptions) ->
             coords.insert(name, c.clone());
         }
     }
-    Dataset::new(vars, coords, first.attrs().clone())
+    let source = match parts.len() {
+        1 => first_path.display().to_string(),
+        n => format!("{} and {} other files", first_path.display(), n - 1),
+    };
+    Ok(Dataset::new(vars, coords, first.attrs().clone())?.with_source(source))
 }
 
 fn sort_key(v: &CoordValues) -> f64 {

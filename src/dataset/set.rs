@@ -22,6 +22,9 @@ pub struct Dataset {
     pub(crate) vars: Vec<(String, Variable)>,
     pub(crate) coords: Coords,
     pub(crate) attrs: Attrs,
+    /// The file, store or pattern it was opened from (xarray's
+    /// `ds.encoding["source"]`), for messages.
+    pub(crate) source: Option<String>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -41,6 +44,7 @@ impl Dataset {
             vars: Vec::new(),
             coords,
             attrs,
+            source: None,
         };
         for (name, da) in vars {
             ds.insert(&name, &da)?;
@@ -124,6 +128,18 @@ impl Dataset {
         &self.attrs
     }
 
+    /// The file, store or file pattern this dataset was opened from (xarray's
+    /// `ds.encoding["source"]`), if it was opened from one.
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    /// The same dataset, saying it was opened from `source`.
+    pub fn with_source(mut self, source: impl Into<String>) -> Dataset {
+        self.source = Some(source.into());
+        self
+    }
+
     /// A data variable as a `DataArray` with the coordinates along its dims
     /// (`ds["air"]`, `ds.air`).
     ///
@@ -136,8 +152,12 @@ impl Dataset {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v)
             .ok_or_else(|| {
+                let of = match &self.source {
+                    Some(src) => format!("`{src}`"),
+                    None => "the dataset".to_string(),
+                };
                 Error::plan(format!(
-                    "the dataset has no variable `{name}` (its variables: {})",
+                    "{of} has no variable `{name}` (its variables: {})",
                     self.data_vars().join(", ")
                 ))
             })?;
@@ -163,6 +183,7 @@ impl Dataset {
             vars: Vec::new(),
             coords: Coords::default(),
             attrs: self.attrs.clone(),
+            source: self.source.clone(),
         };
         for (name, _) in &self.vars {
             if let Some(r) = f(&self.get(name)?)? {

@@ -108,8 +108,9 @@ pub fn open_zarr(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Dataset> 
             .with_attrs(attrs);
         vars.push((v.name().to_string(), da));
     }
-    Dataset::new(vars, coords, store.attrs())
-        .map_err(|e| Error::Io(format!("`{}`: {}", path.display(), e.message())))
+    Ok(Dataset::new(vars, coords, store.attrs())
+        .map_err(|e| Error::Io(format!("`{}`: {}", path.display(), e.message())))?
+        .with_source(path.display().to_string()))
 }
 
 fn v_describe(v: &ZarrVariable) -> String {
