@@ -21,7 +21,52 @@ pub fn eval(
     shape: &[usize],
     sink: Sink,
 ) -> Result<Evaluated> {
-    eval_frames(program, &[leaves], shape, sink)
+    match (sink, leaves) {
+        // A reduction of a chunk as it is (`fused[input] -> sum-partial`): its
+        // rows go straight into the partial, not through a register first.
+        (Sink::Reduce(mut acc), [LeafData::Chunk(v)])
+            if matches!(program.instrs[..], [Instr::Leaf(0)]) && !shape.is_empty() =>
+        {
+            check(program, leaves)?;
+            let pushed = with_view!(v, a, T => push_rows(&mut acc, a, shape));
+            if pushed {
+                Ok(Evaluated::Reduced(acc))
+            } else {
+                eval_frames(program, &[leaves], shape, Sink::Reduce(acc))
+            }
+        }
+        (sink, _) => eval_frames(program, &[leaves], shape, sink),
+    }
+}
+
+/// Push every row of `a` (of `shape`, in standard layout) into `acc`;
+/// `false` (nothing pushed) if `a` is not laid out so.
+fn push_rows<T: Element>(
+    acc: &mut ReduceAcc,
+    a: &ndarray::ArrayViewD<'_, T>,
+    shape: &[usize],
+) -> bool {
+    let Some(vals) = a.as_slice().filter(|_| a.shape() == shape) else {
+        return false;
+    };
+    let nd = shape.len();
+    let row_len = shape[nd - 1];
+    if row_len == 0 {
+        return true;
+    }
+    let mut lead = vec![0usize; nd - 1];
+    for row in vals.chunks_exact(row_len) {
+        acc.push(&lead, 0, row);
+        // The next row's leading index (C order).
+        for d in (0..nd - 1).rev() {
+            lead[d] += 1;
+            if lead[d] < shape[d] {
+                break;
+            }
+            lead[d] = 0;
+        }
+    }
+    true
 }
 
 /// Run `program` over two blocks of the same `shape` into one partial reduction:
