@@ -108,9 +108,19 @@ fn check_abs(da: &DataArray, e: &Value, rtol: f64, atol: f64, what: &str) {
                 want.len(),
                 "{what}: coordinate `{name}` length"
             );
+            // Float coordinates keep xarray's dtype (float32 stays float32).
+            match (&mine.values, c.get("dtype").and_then(Value::as_str)) {
+                (CoordValues::Float32(_), Some(dt)) => {
+                    assert_eq!(dt, "float32", "{what}: `{name}`")
+                }
+                (CoordValues::Float(_), Some(dt)) => assert_eq!(dt, "float64", "{what}: `{name}`"),
+                _ => {}
+            }
+            let floats = mine.values.floats();
             for (i, w) in want.iter().enumerate() {
                 match (&mine.values, w) {
-                    (CoordValues::Float(v), w) => {
+                    (_, w) if floats.is_some() => {
+                        let v = floats.as_deref().unwrap_or_default();
                         assert!(
                             close(v[i], num(w), 1e-12),
                             "{what}: `{name}`[{i}]: {} vs {w}",
@@ -291,7 +301,7 @@ fn sel_by_label_nearest_tolerance_and_slices() {
     };
     assert_eq!(
         lat_of(55.0, 45.0),
-        CoordValues::Float(vec![55.0, 52.5, 50.0, 47.5, 45.0])
+        CoordValues::Float32(vec![55.0, 52.5, 50.0, 47.5, 45.0])
     );
     assert_eq!(
         lat_of(45.0, 55.0).len(),
@@ -454,7 +464,7 @@ fn rolling_coarsen_and_weighted() {
     );
 
     let lat = air.coord("lat").unwrap().clone();
-    let CoordValues::Float(l) = &lat.values else {
+    let Some(l) = lat.values.floats() else {
         panic!("float lat")
     };
     let w: Vec<f64> = l.iter().map(|x| x.to_radians().cos()).collect();

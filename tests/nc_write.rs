@@ -602,3 +602,29 @@ fn nc_write_worker() {
     comm.barrier().unwrap();
     println!("\nnc_write worker done on rank {r} of {n}");
 }
+
+#[test]
+fn float32_coordinates_stay_float32() {
+    // xarray keeps a float32 `lat` float32 through open, compute and write.
+    let s = local();
+    let dir = scratch("float32-coord");
+    let mut ds = sample();
+    let air = ds.get("air").unwrap();
+    let lat = air.coord("lat").unwrap().values.floats().unwrap();
+    let lat32 = CoordValues::Float32(lat.iter().map(|&x| x as f32).collect());
+    let mut coords = air.coords().clone();
+    coords.insert("lat", Coord::new("lat", lat32.clone()));
+    let dims: Vec<&str> = air.dims().iter().map(String::as_str).collect();
+    let air = DataArray::new(air.data().clone(), &dims, coords)
+        .unwrap()
+        .with_name("air");
+    ds = Dataset::new(vec![("air".into(), air)], Coords::default(), Attrs::new()).unwrap();
+    let p = dir.join("f32.nc");
+    ds.to_netcdf_with(&s, &p, &WriteOptions::default()).unwrap();
+    assert!(ncdump_h(&p).contains("float lat(lat)"), "{}", ncdump_h(&p));
+    let back = open_dataset(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(back.coords().get("lat").unwrap().values, lat32);
+    // Through a reduction and a selection too.
+    let m = back.get("air").unwrap().mean(&["time"]).unwrap();
+    assert_eq!(m.coord("lat").unwrap().values, lat32);
+}

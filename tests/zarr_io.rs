@@ -238,10 +238,8 @@ fn check_xarray_store(store: &str, key: &str) {
         other => panic!("{key}: time not decoded: {other:?}"),
     }
     let lat = numbers(&e("lat")["values"]);
-    match &ds.coords().get("lat").unwrap().values {
-        CoordValues::Float(v) => assert_eq!(v, &lat, "{key}"),
-        other => panic!("{key}: lat {other:?}"),
-    }
+    let got = &ds.coords().get("lat").unwrap().values;
+    assert_eq!(got.floats().as_ref(), Some(&lat), "{key}: lat {got:?}");
     // Values: day 0, day 59, NaN count, sum, mean over time.
     let values = air.values().unwrap();
     let flat: Vec<f64> = values.iter().copied().collect();
@@ -729,4 +727,26 @@ fn zarr_worker() {
     println!("\nwrite error: {err}");
     comm.barrier().unwrap();
     println!("\nzarr worker done on rank {r} of {n}");
+}
+
+#[test]
+fn float32_coordinates_stay_float32() {
+    let s = local();
+    let air = sample().get("air").unwrap();
+    let lat = air.coord("lat").unwrap().values.floats().unwrap();
+    let lat32 = CoordValues::Float32(lat.iter().map(|&x| x as f32).collect());
+    let mut coords = air.coords().clone();
+    coords.insert("lat", Coord::new("lat", lat32.clone()));
+    let dims: Vec<&str> = air.dims().iter().map(String::as_str).collect();
+    let air = DataArray::new(air.data().clone(), &dims, coords)
+        .unwrap()
+        .with_name("air");
+    let p = scratch("float32-coord").join("f32.zarr");
+    air.to_zarr_with(&s, &p, &ZarrWriteOptions::default())
+        .unwrap();
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("lat/zarr.json")).unwrap()).unwrap();
+    assert_eq!(meta["data_type"], "float32", "{meta}");
+    let back = open_zarr(&p, &OpenOptions::default()).unwrap();
+    assert_eq!(back.coords().get("lat").unwrap().values, lat32);
 }

@@ -11,6 +11,9 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoordValues {
     Float(Vec<f64>),
+    /// Float values read from a `float32` variable, kept as they are so that
+    /// writing gives `float32` back (xarray keeps a coordinate's dtype).
+    Float32(Vec<f32>),
     Int(Vec<i64>),
     Text(Vec<String>),
     /// Decoded CF times, all of one calendar.
@@ -21,6 +24,7 @@ impl CoordValues {
     pub fn len(&self) -> usize {
         match self {
             CoordValues::Float(v) => v.len(),
+            CoordValues::Float32(v) => v.len(),
             CoordValues::Int(v) => v.len(),
             CoordValues::Text(v) => v.len(),
             CoordValues::Time(v, _) => v.len(),
@@ -35,6 +39,7 @@ impl CoordValues {
     pub fn take(&self, positions: impl Iterator<Item = usize> + Clone) -> CoordValues {
         match self {
             CoordValues::Float(v) => CoordValues::Float(positions.map(|i| v[i]).collect()),
+            CoordValues::Float32(v) => CoordValues::Float32(positions.map(|i| v[i]).collect()),
             CoordValues::Int(v) => CoordValues::Int(positions.map(|i| v[i]).collect()),
             CoordValues::Text(v) => CoordValues::Text(positions.map(|i| v[i].clone()).collect()),
             CoordValues::Time(v, c) => CoordValues::Time(positions.map(|i| v[i]).collect(), *c),
@@ -44,9 +49,16 @@ impl CoordValues {
     /// `self` followed by `other` (`concat`); both must be of one kind.
     pub fn concat(&self, other: &CoordValues) -> Option<CoordValues> {
         Some(match (self, other) {
-            (CoordValues::Float(a), CoordValues::Float(b)) => {
-                CoordValues::Float(a.iter().chain(b).copied().collect())
+            (CoordValues::Float32(a), CoordValues::Float32(b)) => {
+                CoordValues::Float32(a.iter().chain(b).copied().collect())
             }
+            (a, b) if a.is_float() && b.is_float() => CoordValues::Float(
+                a.floats()
+                    .into_iter()
+                    .flatten()
+                    .chain(b.floats().into_iter().flatten())
+                    .collect(),
+            ),
             (CoordValues::Int(a), CoordValues::Int(b)) => {
                 CoordValues::Int(a.iter().chain(b).copied().collect())
             }
@@ -64,6 +76,7 @@ impl CoordValues {
     pub fn label(&self, i: usize) -> String {
         match self {
             CoordValues::Float(v) => format!("{}", v[i]),
+            CoordValues::Float32(v) => format!("{}", v[i]),
             CoordValues::Int(v) => format!("{}", v[i]),
             CoordValues::Text(v) => v[i].clone(),
             CoordValues::Time(v, _) => v[i].to_string(),
@@ -74,6 +87,7 @@ impl CoordValues {
     fn key(&self, i: usize) -> Option<f64> {
         match self {
             CoordValues::Float(v) => Some(v[i]),
+            CoordValues::Float32(v) => Some(f64::from(v[i])),
             CoordValues::Int(v) => Some(v[i] as f64),
             CoordValues::Time(v, _) => Some(v[i].to_ticks() as f64),
             CoordValues::Text(_) => None,
@@ -101,10 +115,24 @@ impl CoordValues {
 
     fn kind(&self) -> &'static str {
         match self {
-            CoordValues::Float(_) => "float",
+            CoordValues::Float(_) | CoordValues::Float32(_) => "float",
             CoordValues::Int(_) => "integer",
             CoordValues::Text(_) => "string",
             CoordValues::Time(..) => "time",
+        }
+    }
+
+    /// Float values (of either width).
+    pub fn is_float(&self) -> bool {
+        matches!(self, CoordValues::Float(_) | CoordValues::Float32(_))
+    }
+
+    /// The values as `f64`, for float coordinates of either width.
+    pub fn floats(&self) -> Option<Vec<f64>> {
+        match self {
+            CoordValues::Float(v) => Some(v.clone()),
+            CoordValues::Float32(v) => Some(v.iter().map(|&x| f64::from(x)).collect()),
+            _ => None,
         }
     }
 }
@@ -262,7 +290,10 @@ impl Coord {
                     .map_err(|e| Error::plan(format!("coordinate `{name}`: {}", e.message())))?;
                 Ok((a.to_ticks() as f64, (b.to_ticks() - 1) as f64))
             }
-            (CoordValues::Float(_) | CoordValues::Int(_), Label::Num(v)) => Ok((*v, *v)),
+            (
+                CoordValues::Float(_) | CoordValues::Float32(_) | CoordValues::Int(_),
+                Label::Num(v),
+            ) => Ok((*v, *v)),
             (v, l) => Err(Error::plan(format!(
                 "coordinate `{name}` holds {} labels; {l} is not one",
                 v.kind()

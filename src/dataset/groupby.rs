@@ -118,6 +118,9 @@ impl DataArray {
                 )))
             }
             (CoordValues::Float(v), None) => v.iter().map(|&x| Key::Float(x)).collect(),
+            (CoordValues::Float32(v), None) => {
+                v.iter().map(|&x| Key::Float(f64::from(x))).collect()
+            }
             (CoordValues::Int(v), None) => v.iter().map(|&x| Key::Int(x)).collect(),
             (CoordValues::Text(v), None) => v.iter().map(|x| Key::Text(x.clone())).collect(),
             (CoordValues::Time(v, _), None) => v.iter().map(|t| Key::Time(t.to_ticks())).collect(),

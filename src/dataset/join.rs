@@ -101,9 +101,11 @@ enum Key {
 
 fn keys(v: &CoordValues) -> Vec<Key> {
     match v {
-        CoordValues::Float(x) => x
-            .iter()
-            .map(|&f| {
+        CoordValues::Float(_) | CoordValues::Float32(_) => v
+            .floats()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| {
                 let f = if f == 0.0 {
                     0.0
                 } else if f.is_nan() {
@@ -124,6 +126,7 @@ fn keys(v: &CoordValues) -> Vec<Key> {
 fn cmp_labels(v: &CoordValues, i: usize, j: usize) -> std::cmp::Ordering {
     match v {
         CoordValues::Float(x) => x[i].total_cmp(&x[j]),
+        CoordValues::Float32(x) => x[i].total_cmp(&x[j]),
         CoordValues::Int(x) => x[i].cmp(&x[j]),
         CoordValues::Text(x) => x[i].cmp(&x[j]),
         CoordValues::Time(x, _) => x[i].to_ticks().cmp(&x[j].to_ticks()),
@@ -141,6 +144,7 @@ fn same_kind(a: &CoordValues, b: &CoordValues) -> bool {
 fn kind_name(v: &CoordValues) -> String {
     match v {
         CoordValues::Float(_) => "float".into(),
+        CoordValues::Float32(_) => "float32".into(),
         CoordValues::Int(_) => "integer".into(),
         CoordValues::Text(_) => "string".into(),
         CoordValues::Time(_, c) => format!("time ({c:?} calendar)"),
@@ -377,6 +381,9 @@ pub(crate) fn reindex_values(
     Ok(match v {
         CoordValues::Float(x) => {
             CoordValues::Float(src.iter().map(|s| s.map_or(f64::NAN, |i| x[i])).collect())
+        }
+        CoordValues::Float32(x) => {
+            CoordValues::Float32(src.iter().map(|s| s.map_or(f32::NAN, |i| x[i])).collect())
         }
         CoordValues::Int(x) => CoordValues::Float(
             src.iter()

@@ -151,6 +151,7 @@ fn coord_values(path: &Path, v: &NcVar, opts: &OpenOptions) -> Result<CoordValue
         Chunk::I32(a) => CoordValues::Int(a.iter().map(|&x| x as i64).collect()),
         Chunk::I64(a) => CoordValues::Int(a.iter().copied().collect()),
         Chunk::Bool(a) => CoordValues::Int(a.iter().map(|&x| x as i64).collect()),
+        Chunk::F32(a) => CoordValues::Float32(a.iter().copied().collect()),
         other => CoordValues::Float(floats(&other)),
     })
 }
@@ -258,6 +259,7 @@ pub fn open_mfdataset_paths(paths: &[PathBuf], dim: &str, opts: &OpenOptions) ->
 fn sort_key(v: &CoordValues) -> f64 {
     match v {
         CoordValues::Float(x) => x[0],
+        CoordValues::Float32(x) => f64::from(x[0]),
         CoordValues::Int(x) => x[0] as f64,
         CoordValues::Time(t, _) => t[0].to_ticks() as f64,
         CoordValues::Text(_) => 0.0,

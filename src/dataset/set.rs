@@ -279,6 +279,7 @@ impl Dataset {
 fn kind(c: &super::Coord) -> &'static str {
     match c.values {
         super::CoordValues::Float(_) => "float64",
+        super::CoordValues::Float32(_) => "float32",
         super::CoordValues::Int(_) => "int64",
         super::CoordValues::Text(_) => "<U",
         super::CoordValues::Time(..) => "datetime",

@@ -253,6 +253,11 @@ fn block_means(v: &CoordValues, k: usize) -> CoordValues {
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
     match v {
         CoordValues::Float(x) => CoordValues::Float(x.chunks(k).map(mean).collect()),
+        CoordValues::Float32(x) => CoordValues::Float32(
+            x.chunks(k)
+                .map(|c| mean(&c.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()) as f32)
+                .collect(),
+        ),
         CoordValues::Int(x) => CoordValues::Float(
             x.chunks(k)
                 .map(|c| mean(&c.iter().map(|&i| i as f64).collect::<Vec<_>>()))

@@ -250,6 +250,11 @@ fn coord_var(name: &str, c: &Coord) -> Result<NcVarDef> {
             NcData::Num(chunk_of(v.clone(), &c.dims, Chunk::F64)?),
             !attrs.contains("_FillValue"),
         ),
+        CoordValues::Float32(v) => (
+            StoredType::F32,
+            NcData::Num(chunk_of(v.clone(), &c.dims, Chunk::F32)?),
+            !attrs.contains("_FillValue"),
+        ),
         CoordValues::Int(v) => (
             StoredType::I64,
             NcData::Num(chunk_of(v.clone(), &c.dims, Chunk::I64)?),

@@ -147,6 +147,7 @@ fn coord_of(v: &ZarrVariable, opts: &OpenOptions) -> Result<(CoordValues, Attrs)
         Chunk::I32(a) => CoordValues::Int(a.iter().map(|&x| i64::from(x)).collect()),
         Chunk::I64(a) => CoordValues::Int(a.iter().copied().collect()),
         Chunk::Bool(a) => CoordValues::Int(a.iter().map(|&x| i64::from(x)).collect()),
+        Chunk::F32(a) => CoordValues::Float32(a.iter().copied().collect()),
         other => CoordValues::Float(floats(&other)),
     };
     Ok((values, attrs))
@@ -372,6 +373,13 @@ fn coord_array(name: &str, c: &Coord) -> Result<Planned> {
             (
                 DType::F64,
                 chunk(Chunk::F64(vec_chunk(v.clone(), shape(v.len()))?)),
+            )
+        }
+        CoordValues::Float32(v) => {
+            attrs.remove("_FillValue");
+            (
+                DType::F32,
+                chunk(Chunk::F32(vec_chunk(v.clone(), shape(v.len()))?)),
             )
         }
         CoordValues::Int(v) => (
