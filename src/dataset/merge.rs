@@ -584,12 +584,10 @@ pub(crate) fn combine_coords(
             )));
         }
         if opts.compat == Compat::NoConflicts {
-            if let (CoordValues::Float(a), CoordValues::Float(b)) = (&mut out.values, &c.values) {
-                for (x, y) in a.iter_mut().zip(b) {
-                    if x.is_nan() {
-                        *x = *y;
-                    }
-                }
+            match (&mut out.values, &c.values) {
+                (CoordValues::Float(a), CoordValues::Float(b)) => fill_nan(a, b),
+                (CoordValues::Float32(a), CoordValues::Float32(b)) => fill_nan(a, b),
+                _ => {}
             }
         }
     }
@@ -603,13 +601,22 @@ pub(crate) fn combine_coords(
     Ok(out)
 }
 
-/// Equal labels; floats NaN-aware (with `nan_is_missing` NaN agrees with
-/// anything, else only with NaN).
+/// `a`'s NaN replaced by `b`'s values there.
+fn fill_nan<T: crate::kernel::Element>(a: &mut [T], b: &[T]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        if x.is_nan() {
+            *x = *y;
+        }
+    }
+}
+
+/// Equal labels; floats (of either width, compared as float64) NaN-aware
+/// (with `nan_is_missing` NaN agrees with anything, else only with NaN).
 pub(crate) fn values_agree(a: &CoordValues, b: &CoordValues, nan_is_missing: bool) -> bool {
-    match (a, b) {
-        (CoordValues::Float(x), CoordValues::Float(y)) => {
+    match (a.floats(), b.floats()) {
+        (Some(x), Some(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y).all(|(p, q)| {
+                && x.iter().zip(&y).all(|(p, q)| {
                     p == q
                         || (p.is_nan() && q.is_nan())
                         || (nan_is_missing && (p.is_nan() || q.is_nan()))
