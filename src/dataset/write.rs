@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::io::{self, NcData, NcLayout, NcType, NcVarDef, NcWriter, StoredType};
 use crate::kernel::Chunk;
 use crate::meta::{ChunkGrid, ChunkSpec, DType, DimChunks};
-use crate::session::{self, Session};
+use crate::session::{self, agree, Session};
 
 /// How [`Dataset::to_netcdf`] writes (xarray's `encoding` for every data
 /// variable at once).
@@ -370,31 +370,6 @@ pub(crate) fn temp_name(comm: &dyn Comm, path: &Path) -> Result<PathBuf> {
     let name = String::from_utf8(buf)
         .map_err(|_| Error::internal("a temporary file name that is not UTF-8"))?;
     Ok(path.with_file_name(name))
-}
-
-/// Whether any rank failed: `Ok` on every rank, or the same error on every
-/// rank (the lowest failing rank's, naming it when there are several ranks).
-pub(crate) fn agree(comm: &dyn Comm, local: Result<()>) -> Result<()> {
-    if !comm.any(local.is_err())? {
-        return Ok(());
-    }
-    let mine = match local {
-        Err(e) if comm.size() > 1 => e
-            .with_message(format!(
-                "{} (on rank {} of {})",
-                e.message(),
-                comm.rank(),
-                comm.size()
-            ))
-            .to_bytes(),
-        Err(e) => e.to_bytes(),
-        Ok(()) => Vec::new(),
-    };
-    let all = comm.all_gather_bytes(&mine)?;
-    Err(all
-        .iter()
-        .find_map(|b| Error::from_bytes(b))
-        .unwrap_or_else(|| Error::internal("a rank failed without a message")))
 }
 
 /// The collective steps; the caller removes `tmp` on an error.

@@ -36,7 +36,7 @@ use super::dataarray::DataArray;
 use super::open::{floats, OpenOptions};
 use super::set::Dataset;
 use super::time::{self, Calendar, CfUnits};
-use super::write::{agree, infer_units, temp_name, UNNAMED};
+use super::write::{infer_units, temp_name, UNNAMED};
 use super::{AttrValue, Attrs};
 use crate::array::creation::from_source;
 use crate::array::Array;
@@ -45,6 +45,7 @@ use crate::io::zarr::{attrs_to_json, base64_encode};
 use crate::io::{ZarrStore, ZarrVariable};
 use crate::kernel::Chunk;
 use crate::meta::{ChunkSpec, DType, DimChunks};
+use crate::session::agree;
 use crate::session::{self, Session};
 
 /// Open a Zarr group (v3 or v2, as `xr.open_zarr` reads one written by

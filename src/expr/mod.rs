@@ -7,6 +7,7 @@
 
 mod build;
 mod display;
+pub mod wire;
 
 use crate::error::Result;
 use crate::kernel::fused::{BinaryOp, Program, UnaryOp};

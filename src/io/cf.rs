@@ -27,6 +27,7 @@ use ndarray::ArrayD;
 use super::attrs::Attrs;
 use super::hdf5::StoredType;
 use crate::error::{Error, Result};
+use crate::kernel::source::SourceSpec;
 use crate::kernel::{Chunk, ChunkSource, Element};
 use crate::meta::DType;
 
@@ -325,6 +326,7 @@ fn reinterpret(v: i64, to: StoredType) -> i64 {
 pub struct Decoded {
     raw: Arc<dyn ChunkSource>,
     enc: CfEncoding,
+    spec: Option<SourceSpec>,
 }
 
 impl std::fmt::Debug for Decoded {
@@ -340,7 +342,8 @@ impl Decoded {
     /// Decode `raw` (which reads the stored values, as [`StoredType::dtype`])
     /// with `enc`.
     pub fn new(raw: Arc<dyn ChunkSource>, enc: CfEncoding) -> Self {
-        Self { raw, enc }
+        let spec = raw.spec().and_then(|s| s.decoded());
+        Self { raw, enc, spec }
     }
 
     /// The undecoded source.
@@ -453,5 +456,9 @@ impl ChunkSource for Decoded {
 
     fn describe(&self) -> String {
         self.raw.describe()
+    }
+
+    fn spec(&self) -> Option<SourceSpec> {
+        self.spec.clone()
     }
 }

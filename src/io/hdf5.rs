@@ -21,6 +21,7 @@ use super::attrs::{
     dataset_tracks_order, group_tracks_order, read_attrs, root_tracks_order, Attrs,
 };
 use crate::error::{Error, Result};
+use crate::kernel::source::SourceSpec;
 use crate::kernel::{Chunk, ChunkSource};
 use crate::meta::DType;
 
@@ -512,6 +513,8 @@ pub struct Hdf5Variable {
     pad: Option<Pad>,
     stored: StoredType,
     chunks: Option<Vec<usize>>,
+    /// How to open it again (a NetCDF variable says so; see `NcVar::raw`).
+    spec: SourceSpec,
 }
 
 /// The value read beyond a dataset's extent (netCDF's fill value).
@@ -579,7 +582,17 @@ impl Hdf5Variable {
             pad: None,
             stored,
             chunks,
+            spec: SourceSpec::Hdf5 {
+                path: path.to_path_buf(),
+                dataset: var.trim_start_matches('/').to_string(),
+            },
         })
+    }
+
+    /// The same variable, opened again elsewhere as `spec` says.
+    pub(crate) fn with_spec(mut self, spec: SourceSpec) -> Self {
+        self.spec = spec;
+        self
     }
 
     /// The variable seen with `shape` (each dim at least the dataset's extent),
@@ -687,6 +700,10 @@ impl ChunkSource for Hdf5Variable {
 
     fn describe(&self) -> String {
         describe_var(&self.path, &self.name)
+    }
+
+    fn spec(&self) -> Option<SourceSpec> {
+        Some(self.spec.clone())
     }
 }
 

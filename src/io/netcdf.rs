@@ -41,6 +41,7 @@ use super::hdf5::{
     dataset_type, describe_var, member_names, Hdf5File, Hdf5Variable, Pad, StoredType,
 };
 use crate::error::{Error, Result};
+use crate::kernel::source::SourceSpec;
 use crate::kernel::{Chunk, ChunkSource};
 
 /// Attributes netCDF-C keeps for itself (not shown to users).
@@ -510,7 +511,17 @@ impl NcVar {
 
     /// The raw (undecoded) source: stored values, as [`StoredType::dtype`].
     pub fn raw(&self) -> Result<Hdf5Variable> {
-        let v = Hdf5Variable::from_dataset(self.file.path(), &self.full, self.ds.clone())?;
+        let group = match self.full.rsplit_once('/') {
+            Some((g, _)) => g.to_string(),
+            None => String::new(),
+        };
+        let v = Hdf5Variable::from_dataset(self.file.path(), &self.full, self.ds.clone())?
+            .with_spec(SourceSpec::NetCdf {
+                path: self.file.path().to_path_buf(),
+                group,
+                var: self.name.clone(),
+                decode: false,
+            });
         if self.shape == self.extent {
             return Ok(v);
         }

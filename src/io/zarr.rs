@@ -39,6 +39,7 @@ use super::attrs::{Attr, AttrValue, Attrs};
 use super::cf::{CfEncoding, Decoded};
 use super::hdf5::StoredType;
 use crate::error::{Error, Result};
+use crate::kernel::source::SourceSpec;
 use crate::kernel::{Chunk, ChunkSource};
 use crate::meta::DType;
 
@@ -476,6 +477,14 @@ impl ChunkSource for ZarrVariable {
 
     fn describe(&self) -> String {
         describe(&self.path, &self.name)
+    }
+
+    fn spec(&self) -> Option<SourceSpec> {
+        Some(SourceSpec::Zarr {
+            path: self.path.clone(),
+            array: self.name.clone(),
+            decode: false,
+        })
     }
 }
 

@@ -7,6 +7,44 @@
 use crate::error::Result;
 use crate::kernel::Chunk;
 use crate::meta::DType;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// How to open a source again, in another process: what a plan sent to other
+/// ranks carries instead of the open handle (`expr::wire`). The `io` module
+/// opens it (`io::open_spec`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SourceSpec {
+    /// Variable `var` of group `group` (`""`: the root) of a NetCDF-4 file,
+    /// CF-decoded when `decode`.
+    NetCdf {
+        path: PathBuf,
+        group: String,
+        var: String,
+        decode: bool,
+    },
+    /// Array `array` of a Zarr store, CF-decoded when `decode`.
+    Zarr {
+        path: PathBuf,
+        array: String,
+        decode: bool,
+    },
+    /// An HDF5 dataset, as stored.
+    Hdf5 { path: PathBuf, dataset: String },
+}
+
+impl SourceSpec {
+    /// The same variable, CF-decoded (`None` for a plain HDF5 dataset, which
+    /// is opened as stored).
+    pub fn decoded(&self) -> Option<SourceSpec> {
+        let mut s = self.clone();
+        match &mut s {
+            SourceSpec::NetCdf { decode, .. } | SourceSpec::Zarr { decode, .. } => *decode = true,
+            SourceSpec::Hdf5 { .. } => return None,
+        }
+        Some(s)
+    }
+}
 
 /// A stored N-d variable that can be read by region.
 ///
@@ -38,4 +76,10 @@ pub trait ChunkSource: Send + Sync {
     /// What is read, for messages and `explain()`: "variable `air` of
     /// `data/air_2000.nc`".
     fn describe(&self) -> String;
+
+    /// How to open this source again elsewhere; `None` for one that cannot
+    /// be (an in-memory test source), so a plan holding it stays on its rank.
+    fn spec(&self) -> Option<SourceSpec> {
+        None
+    }
 }

@@ -7,14 +7,84 @@ pub mod topology;
 use crate::comm::{Comm, LocalComm};
 use crate::error::{Error, Result};
 use crate::exec::{self, ExecOptions, ExecStats};
-use crate::expr::Expr;
+use crate::expr::{wire, Expr};
+use crate::kernel::source::SourceSpec;
 use crate::kernel::structure::{self, Piece};
 use crate::kernel::Chunk;
+use crate::kernel::ChunkSource;
 use crate::lower::{self, Lowered, Value};
 use crate::optimize::{self, Optimized};
 use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
+
+/// Collective: whether any rank failed. `Ok` on every rank, or the same
+/// error on every rank (the lowest failing rank's, naming it when there are several ranks).
+pub fn agree(comm: &dyn Comm, local: Result<()>) -> Result<()> {
+    if !comm.any(local.is_err())? {
+        return Ok(());
+    }
+    let mine = match local {
+        Err(e) if comm.size() > 1 => e
+            .with_message(format!(
+                "{} (on rank {} of {})",
+                e.message(),
+                comm.rank(),
+                comm.size()
+            ))
+            .to_bytes(),
+        Err(e) => e.to_bytes(),
+        Ok(()) => Vec::new(),
+    };
+    let all = comm.all_gather_bytes(&mine)?;
+    Err(all
+        .iter()
+        .find_map(|b| Error::from_bytes(b))
+        .unwrap_or_else(|| Error::internal("a rank failed without a message")))
+}
+
+/// Rank `root`'s plan on every rank: `root` passes `Some(plan)`, the others
+/// `None`, and all get the same plan back, its sources opened on each rank
+/// through `open` (the interactive modes' driver on rank 0, DESIGN: "rank 0
+/// evaluates the script, and broadcasts each plan"). See [`crate::expr::wire`].
+///
+/// # Collective
+/// Call on every rank, in the same order.
+///
+/// # Errors
+/// The same error on every rank: the root's if the plan cannot be sent
+/// (`map_blocks`, say), else the first failing rank's if a rank cannot open a
+/// source the plan reads.
+pub fn broadcast_plan(
+    comm: &dyn Comm,
+    root: usize,
+    plan: Option<&Expr>,
+    open: &mut dyn FnMut(&SourceSpec) -> Result<std::sync::Arc<dyn ChunkSource>>,
+) -> Result<Expr> {
+    let mut buf = Vec::new();
+    let mut encoded = Ok(());
+    if comm.rank() == root {
+        match plan.map(wire::encode) {
+            Some(Ok(b)) => buf = b,
+            Some(Err(e)) => encoded = Err(e),
+            None => encoded = Err(Error::internal("broadcast_plan: the root has no plan")),
+        }
+    }
+    agree(comm, encoded)?;
+    comm.broadcast_bytes(root, &mut buf)?;
+    let decoded = if comm.rank() == root {
+        plan.cloned()
+            .ok_or_else(|| Error::internal("broadcast_plan: the root has no plan"))
+    } else {
+        wire::decode(&buf, open)
+    };
+    let (ok, plan) = match decoded {
+        Ok(p) => (Ok(()), Some(p)),
+        Err(e) => (Err(e), None),
+    };
+    agree(comm, ok)?;
+    plan.ok_or_else(|| Error::internal("broadcast_plan: no plan after agreement"))
+}
 
 /// Settings of a session. Built from the environment by [`Config::from_env`]
 /// (`CHUNKWISE_THREADS`, `CHUNKWISE_MEMORY_LIMIT`).
