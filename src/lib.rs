@@ -21,6 +21,7 @@ pub mod kernel;
 pub mod lower;
 pub mod meta;
 pub mod optimize;
+pub mod plot;
 pub mod session;
 
 pub use error::{Error, Result};
