@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install the system packages chunkwise builds against (MPI, parallel HDF5, hwloc,
-# libclang for bindgen, pkg-config, libudev) and netcdf-bin (ncdump, which the
-# tests use to check the files chunkwise writes), idempotently. On a machine where
+# libclang for bindgen, pkg-config, libudev, fontconfig's headers for the plots' text),
+# a font for that text (fontconfig, fonts-dejavu-core) and netcdf-bin (ncdump, which
+# the tests use to check the files chunkwise writes), idempotently. On a machine where
 # we cannot install (not root, no apt), say exactly what is missing and exit
 # non-zero.
 set -euo pipefail
 
 # Debian/Ubuntu package names, one per capability.
-pkgs=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libhwloc-dev libudev-dev libclang-dev pkg-config netcdf-bin)
+pkgs=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libhwloc-dev libudev-dev libclang-dev pkg-config
+      libfontconfig-dev fontconfig fonts-dejavu-core netcdf-bin)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -32,7 +34,8 @@ install-deps: these system packages are missing and cannot be installed here:
   ${missing[*]}
 On Debian/Ubuntu:  sudo apt-get install ${missing[*]}
 On an HPC system, load the equivalent modules instead, for example:
-  module load openmpi hdf5-parallel hwloc llvm
-and make sure mpicc, pkg-config and libclang are on PATH / LIBCLANG_PATH.
+  module load openmpi hdf5-parallel hwloc llvm fontconfig
+and make sure mpicc, pkg-config and libclang are on PATH / LIBCLANG_PATH, and that
+fontconfig finds at least one TrueType font (fc-list), which plots need for their text.
 MSG
 exit 1
