@@ -212,6 +212,7 @@ fn tree_graph(n: usize) -> Result<Graph> {
         inputs: Vec::new(),
         chunk_bytes: 0,
         total_bytes: 0,
+        pinned: false,
     }];
     let mut width = n;
     while width > 1 {
@@ -229,6 +230,7 @@ fn tree_graph(n: usize) -> Result<Graph> {
             }],
             chunk_bytes: 0,
             total_bytes: 0,
+            pinned: false,
         });
         width = next;
     }

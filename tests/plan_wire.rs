@@ -42,8 +42,8 @@ fn plans() -> Vec<(&'static str, Array)> {
         .unwrap();
     let mixed = where_(
         &m.greater(&x).unwrap(),
-        &(&m * 2.0).sqrt(),
-        &i.astype(DType::F64),
+        (&m * 2.0).sqrt(),
+        i.astype(DType::F64),
     )
     .slice(&[Idx::slice(Some(2), None, 3), Idx::from(1..19)])
     .unwrap();
@@ -86,7 +86,7 @@ fn file_plans() -> Vec<(&'static str, Array)> {
         .mean(&[])
         .unwrap();
     let z = open_zarr(data("zarr/v3.zarr"), &opts).unwrap();
-    let zv = z.get(&z.data_vars()[0]).unwrap().mean(&[]).unwrap();
+    let zv = z.get(z.data_vars()[0]).unwrap().mean(&[]).unwrap();
     vec![
         ("seed workflow over 24 files", seed.data().clone()),
         ("monthly resample", monthly.data().clone()),

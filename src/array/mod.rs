@@ -222,9 +222,19 @@ impl Array {
     }
 
     /// [`persist`](Self::persist) with a given session.
+    ///
+    /// Under MPI each rank keeps only the chunks it owns (nothing is
+    /// gathered), and later plans read them where they are; such an array can
+    /// be used only in this session.
     pub fn persist_with(&self, s: &Session) -> Result<Array> {
         let e = self.expr()?;
-        let (chunks, _) = s.compute_chunks(e)?;
+        let mut chunks: Vec<Option<crate::kernel::Chunk>> =
+            (0..e.grid().num_chunks()).map(|_| None).collect();
+        for (i, c) in s.compute_owned(e)? {
+            if let Some(slot) = chunks.get_mut(i) {
+                *slot = Some(c);
+            }
+        }
         Ok(Array::from_expr(expr::stored(
             chunks,
             e.dtype(),

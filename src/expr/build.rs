@@ -51,8 +51,9 @@ pub fn read(source: Arc<dyn ChunkSource>, grid: ChunkGrid) -> Result<Expr> {
     ))
 }
 
-/// Chunks already computed, one per chunk of `grid` in C order.
-pub fn stored(chunks: Vec<Chunk>, dtype: DType, grid: ChunkGrid) -> Result<Expr> {
+/// Chunks already computed, one per chunk of `grid` in C order (`None`
+/// for the chunks another rank holds).
+pub fn stored(chunks: Vec<Option<Chunk>>, dtype: DType, grid: ChunkGrid) -> Result<Expr> {
     if chunks.len() != grid.num_chunks() {
         return Err(Error::internal(format!(
             "{} stored chunks for a grid of {}",
@@ -62,7 +63,7 @@ pub fn stored(chunks: Vec<Chunk>, dtype: DType, grid: ChunkGrid) -> Result<Expr>
     }
     Ok(Expr::new(
         Op::Stored {
-            chunks: Arc::new(chunks.into_iter().map(Arc::new).collect()),
+            chunks: Arc::new(chunks.into_iter().map(|c| c.map(Arc::new)).collect()),
         },
         vec![],
         Meta { dtype, grid },

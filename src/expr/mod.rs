@@ -88,8 +88,12 @@ pub enum Op {
         source: Arc<dyn ChunkSource>,
         view: Vec<(usize, isize)>,
     },
-    /// Chunks already computed (`persist`), one per chunk in C order.
-    Stored { chunks: Arc<Vec<Arc<Chunk>>> },
+    /// Chunks already computed (`persist`), one per chunk in C order; under
+    /// MPI each rank holds only the chunks it owns (`None` for the others),
+    /// and the layer is placed where they are (see `graph::Layer::pinned`).
+    Stored {
+        chunks: Arc<Vec<Option<Arc<Chunk>>>>,
+    },
     /// A positional generator (`zeros`, `arange`, `random`, scalars).
     Gen(GenSpec),
     /// Elementwise over broadcast inputs.

@@ -101,6 +101,7 @@ mod tests {
             inputs: vec![],
             chunk_bytes: 8,
             total_bytes: 64,
+            pinned: false,
         };
         let l1 = Layer {
             name: "add".into(),
@@ -111,6 +112,7 @@ mod tests {
             }],
             chunk_bytes: 8,
             total_bytes: 64,
+            pinned: false,
         };
         let l2 = Layer {
             name: "getitem".into(),
@@ -124,6 +126,7 @@ mod tests {
             }],
             chunk_bytes: 8,
             total_bytes: 16,
+            pinned: false,
         };
         let g = Graph::new(vec![l0, l1, l2], vec![LayerId(2)]).unwrap();
         assert_eq!(g.num_tasks(), 18);

@@ -100,6 +100,9 @@ pub struct Layer {
     pub chunk_bytes: u64,
     /// Bytes of all output chunks.
     pub total_bytes: u64,
+    /// Its chunks are where they are (persisted ones): placed by its own
+    /// frame, never moved to a consumer's (see [`placement`]).
+    pub pinned: bool,
 }
 
 impl Layer {
@@ -416,6 +419,7 @@ mod tests {
             inputs,
             chunk_bytes: 8,
             total_bytes: 8,
+            pinned: false,
         }
     }
 
@@ -541,8 +545,8 @@ mod proptests {
             let cnb: Vec<usize> = (0..nd).map(|k| if kinds[k] % 4 == 0 { pnb[k] } else { pnb[k] * cscale[k] }).collect();
             let dims = edge_dims(&pnb, &cnb, &kinds, &seeds);
             let layers = vec![
-                Layer { name: "p".into(), numblocks: pnb.clone(), inputs: vec![], chunk_bytes: 1, total_bytes: 1 },
-                Layer { name: "c".into(), numblocks: cnb.clone(), inputs: vec![Edge { layer: LayerId(0), dims }], chunk_bytes: 1, total_bytes: 1 },
+                Layer { name: "p".into(), numblocks: pnb.clone(), inputs: vec![], chunk_bytes: 1, total_bytes: 1, pinned: false },
+                Layer { name: "c".into(), numblocks: cnb.clone(), inputs: vec![Edge { layer: LayerId(0), dims }], chunk_bytes: 1, total_bytes: 1, pinned: false },
             ];
             let g = Graph::new(layers, vec![LayerId(1)]).unwrap();
             let mut forward = std::collections::BTreeSet::new();

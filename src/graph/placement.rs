@@ -101,7 +101,7 @@ pub(crate) fn frames(layers: &[Layer]) -> Vec<Frame> {
     for (ci, c) in layers.iter().enumerate().rev() {
         for e in &c.inputs {
             let p = e.layer.0 as usize;
-            if consumers[p] != 1 {
+            if consumers[p] != 1 || layers[p].pinned {
                 continue;
             }
             if let Some(off) = one_to_one_offset(&layers[p], c, &e.dims) {
@@ -187,6 +187,7 @@ mod tests {
             inputs,
             chunk_bytes: 8,
             total_bytes: 8,
+            pinned: false,
         }
     }
 
@@ -245,6 +246,14 @@ mod tests {
             layer("a", vec![4, 1], vec![same(6)]),
             layer("b", vec![4, 1], vec![same(6)]),
         ];
+        let pinned = {
+            let mut l = layers.clone();
+            l[1].pinned = true;
+            Graph::new(l, vec![LayerId(5), LayerId(7), LayerId(8)]).unwrap()
+        };
+        // A pinned layer (persisted chunks) stays where its chunks are.
+        assert_eq!(pinned.frame(LayerId(1)), Frame { offset: 0, len: 2 });
+        assert_eq!(pinned.frame(LayerId(2)), Frame { offset: 3, len: 4 });
         let g = Graph::new(layers, vec![LayerId(5), LayerId(7), LayerId(8)]).unwrap();
         let f = |l: u32| g.frame(LayerId(l));
         assert_eq!(f(0), Frame { offset: 0, len: 4 });

@@ -128,7 +128,7 @@ pub enum LayerOp {
         view: Vec<(usize, isize)>,
     },
     Stored {
-        chunks: Arc<Vec<Arc<Chunk>>>,
+        chunks: Arc<Vec<Option<Arc<Chunk>>>>,
     },
     Fused {
         program: crate::kernel::fused::Program,
@@ -222,6 +222,8 @@ impl Builder {
             inputs,
             chunk_bytes: chunk_bytes as u64,
             total_bytes: total as u64,
+            // Persisted chunks are on the ranks that computed them.
+            pinned: matches!(op, LayerOp::Stored { .. }),
         });
         self.ops.push(op);
         self.grids.push(grid);

@@ -48,12 +48,14 @@ pub(super) fn run(
             Value::chunk(structure::slice(data, &sel)?)
         }
         LayerOp::Read { source, view } => Value::chunk(read_region(&**source, view, &off, &shape)?),
-        LayerOp::Stored { chunks } => Value::Chunk(
-            chunks
-                .get(chunk)
-                .cloned()
-                .ok_or_else(|| Error::internal(format!("stored chunk {chunk} missing")))?,
-        ),
+        LayerOp::Stored { chunks } => {
+            Value::Chunk(chunks.get(chunk).cloned().flatten().ok_or_else(|| {
+                Error::plan(format!(
+                    "persisted chunk {chunk} is not on this rank: a persisted array can be \
+                     used only in the session (and on the number of ranks) that persisted it"
+                ))
+            })?)
+        }
         LayerOp::Fused {
             program,
             leaves,
