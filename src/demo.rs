@@ -8,6 +8,7 @@
 use anyhow::{Context, Result};
 use chunkwise::comm::Comm;
 use chunkwise::prelude::*;
+use chunkwise::session::settings::Settings;
 use chunkwise::session::{Config, Session};
 use std::fmt::Write as _;
 use std::rc::Rc;
@@ -33,10 +34,14 @@ pub struct DemoArgs {
     pub explain: bool,
 }
 
-pub fn run(comm: Rc<dyn Comm>, args: &DemoArgs) -> Result<()> {
+/// Run the demo with `settings` (flags over environment over config file).
+pub fn run(comm: Rc<dyn Comm>, settings: &Settings, args: &DemoArgs) -> Result<()> {
     // Ranks on one node share its cores (the session splits them).
-    let config = Config::from_env()?;
-    let session = Session::with_comm(config, comm.clone())?;
+    let config: Config = settings.config();
+    let mut session = Session::with_comm(config, comm.clone())?;
+    if let Some(p) = settings.progress {
+        session = session.with_progress(p);
+    }
     let comm = session.comm();
     let mut out = String::new();
     let mut bits: Vec<u8> = Vec::new();

@@ -22,6 +22,7 @@ pub mod lower;
 pub mod meta;
 pub mod optimize;
 pub mod plot;
+pub mod script;
 pub mod session;
 
 pub use error::{Error, Result};

@@ -2,32 +2,105 @@
 //! under `mpirun -n N` (every rank runs the same command; rank 0 prints).
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use chunkwise::comm::{Comm, MpiComm};
-use chunkwise::session::topology;
+use chunkwise::script::{self, Mode, ScriptError, SetValue};
+use chunkwise::session::settings::{self, Settings};
+use chunkwise::session::{self as cw_session, topology, Session};
 
 mod demo;
 
-/// Chunked N-d arrays on MPI: dask.array's blocked algorithms as one SPMD
-/// program. Run directly for one rank, or under `mpirun -n N`.
+const AFTER_HELP: &str = "\
+Examples:
+  chunkwise run analysis.rhai
+  chunkwise run seasonal.rhai --set pattern='data/*.nc' --set out=diff.nc
+  mpirun -n 4 chunkwise run analysis.rhai        # every rank works, rank 0 prints
+  chunkwise explain analysis.rhai                # plans, tasks, memory per rank; computes nothing
+  chunkwise --threads 8 --memory-limit 16GiB run analysis.rhai
+  chunkwise info
+  mpirun -n 2 chunkwise demo --n 4000
+
+A script (Rhai, with Dask's and xarray's names):
+  let ds = open_mfdataset(\"data/*.nc\");
+  let clim = ds.air.groupby(\"time.season\").mean(\"time\");
+  print(abs(clim.sel(#{season: \"JJA\"}) - clim.sel(#{season: \"DJF\"})));
+help() inside a script lists the functions.
+
+Settings come from the flags, else the environment (CHUNKWISE_THREADS,
+CHUNKWISE_MEMORY_LIMIT, CHUNKWISE_PROGRESS), else a TOML config file:
+--config PATH, else $CHUNKWISE_CONFIG, else ~/.config/chunkwise/config.toml
+if it exists. For example:
+  threads = 8
+  memory_limit = \"16GiB\"
+  progress = false";
+
+/// Chunked N-d arrays and labelled datasets on MPI: Dask's blocked algorithms
+/// and xarray's names as one SPMD program. Run directly for one rank, or under
+/// `mpirun -n N`.
 #[derive(Debug, Parser)]
-#[command(name = "chunkwise", version, about)]
+#[command(name = "chunkwise", version, about, after_help = AFTER_HELP)]
 struct Cli {
+    /// Worker threads per rank; 0: one per core the rank is given
+    /// [env: CHUNKWISE_THREADS].
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    /// Refuse plans projected to need more memory per rank, e.g. 16GiB
+    /// [env: CHUNKWISE_MEMORY_LIMIT; default: 75% of RAM].
+    #[arg(long, global = true, value_name = "SIZE", value_parser = size_arg)]
+    memory_limit: Option<u64>,
+    /// Rank 0's progress bar, on or off [env: CHUNKWISE_PROGRESS; default: on
+    /// when standard error is a terminal].
+    #[arg(long, global = true, value_name = "on|off", value_parser = switch_arg)]
+    progress: Option<bool>,
+    /// A TOML config file [env: CHUNKWISE_CONFIG; default:
+    /// ~/.config/chunkwise/config.toml if it exists].
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a script: compute, print and write what it asks for.
+    Run(ScriptArgs),
+    /// Evaluate a script without computing anything, and print the plan of
+    /// each value it would compute, print, persist or write: layers, task
+    /// counts, projected memory per rank.
+    Explain(ScriptArgs),
     /// Print where the job runs: ranks, hosts, cores, CPU binding, MPI and
     /// HDF5 library versions (printed by rank 0).
     Info,
     /// Run the demo: the seed expression (x + x.T - x.mean(axis=0)).std() on a random
     /// array, and anomalies of a climate-shaped field, with timings and expected values.
     Demo(demo::DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct ScriptArgs {
+    /// The script (Rhai).
+    script: PathBuf,
+    /// Define a script variable: an integer, a float, true/false, or else a
+    /// string ("..." forces a string). Repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = set_arg)]
+    set: Vec<(String, SetValue)>,
+}
+
+fn size_arg(s: &str) -> Result<u64, String> {
+    settings::parse_size(s)
+        .ok_or_else(|| format!("{s:?} is not a size (examples: 800000000, 512MiB, 4GiB)"))
+}
+
+fn switch_arg(s: &str) -> Result<bool, String> {
+    settings::parse_switch(s).ok_or_else(|| format!("{s:?} is not on or off"))
+}
+
+fn set_arg(s: &str) -> Result<(String, SetValue), String> {
+    script::parse_set(s).map_err(|e| e.message().to_string())
 }
 
 fn main() -> std::process::ExitCode {
@@ -58,20 +131,61 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// One clear line (with its causes), never a backtrace. Written with one
+/// One clear message (with its causes), never a backtrace. Written with one
 /// `write` so that the lines of several ranks, merged by the launcher, do not
-/// interleave.
+/// interleave. A script error that another rank prints is not repeated.
 fn report(e: &anyhow::Error) {
+    if e.downcast_ref::<ScriptError>()
+        .is_some_and(ScriptError::is_quiet)
+    {
+        return;
+    }
     let line = format!("chunkwise: error: {e:#}\n");
     // Nothing better to do if stderr is gone: the exit code still says it.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn run(cli: Cli, comm: std::rc::Rc<MpiComm>) -> anyhow::Result<()> {
+    let flags = Settings {
+        threads: cli.threads,
+        memory_limit: cli.memory_limit,
+        progress: cli.progress,
+    };
     match cli.command {
         Command::Info => info(&comm),
-        Command::Demo(args) => demo::run(comm, &args),
+        Command::Demo(args) => {
+            demo::run(comm, &Settings::load(flags, cli.config.as_deref())?, &args)
+        }
+        Command::Run(args) => script(comm, flags, cli.config, args, Mode::Run),
+        Command::Explain(args) => script(comm, flags, cli.config, args, Mode::Explain),
     }
+}
+
+/// `chunkwise run` and `chunkwise explain`: collective over every rank.
+fn script(
+    comm: std::rc::Rc<MpiComm>,
+    flags: Settings,
+    config: Option<PathBuf>,
+    args: ScriptArgs,
+    mode: Mode,
+) -> anyhow::Result<()> {
+    let settings = Settings::load(flags, config.as_deref())?;
+    let mut session = Session::with_comm(settings.config(), comm)?;
+    if let Some(p) = settings.progress {
+        session = session.with_progress(p);
+    }
+    // Installed, so that library calls made for the script (merge comparing
+    // variables, say) share the ranks too; dropped before MPI is finalised.
+    let session = session.install();
+    let result = script::run_file(
+        &args.script,
+        &args.set,
+        mode,
+        session,
+        Box::new(std::io::stdout()),
+    );
+    cw_session::uninstall();
+    result.map_err(anyhow::Error::new)
 }
 
 /// `chunkwise info`: collective over every rank of the job.

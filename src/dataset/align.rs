@@ -54,6 +54,37 @@ pub(crate) fn zip_with(
     Ok(out)
 }
 
+impl DataArray {
+    /// `f` on the data of `self` and `other` aligned by their labels and
+    /// broadcast by dimension name, as the arithmetic operators do (xarray's
+    /// `join="inner"`): comparisons (`da > other`), `where`, or any other
+    /// elementwise function of two arrays. `what` names the operation in
+    /// messages.
+    ///
+    /// ```
+    /// use chunkwise::dataset::{Coords, DataArray};
+    /// use chunkwise::prelude::*;
+    /// let a = DataArray::new(from_ndarray(&ndarray::arr1(&[1.0, 5.0]), 2)?, &["x"], Coords::default())?;
+    /// let b = DataArray::new(from_ndarray(&ndarray::arr1(&[3.0]), 1)?, &["y"], Coords::default())?;
+    /// let gt = a.zip_with(&b, "comparison", |x, y| x.greater(y))?;
+    /// assert_eq!(gt.dims(), ["x", "y"]);
+    /// assert_eq!(gt.values()?.into_raw_vec_and_offset().0, [0.0, 1.0]);
+    /// # Ok::<(), chunkwise::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Plan`] if the labels of a shared dimension do not align, or
+    /// what `f` returns.
+    pub fn zip_with(
+        &self,
+        other: &DataArray,
+        what: &str,
+        f: impl FnOnce(&Array, &Array) -> Result<Array>,
+    ) -> Result<DataArray> {
+        zip_with(self, other, what, f)
+    }
+}
+
 /// `x`'s data with its axes in the order of `dims` and length-1 axes for the
 /// dims it lacks, so NumPy broadcasting lines dimensions up by name.
 fn expand_to(x: &DataArray, dims: &[String]) -> Result<Array> {

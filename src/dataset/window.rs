@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::meta::DType;
 
 /// A moving window along one dimension (`da.rolling(time=3, center=True)`).
+#[derive(Clone)]
 pub struct Rolling {
     obj: DataArray,
     dim: String,
@@ -23,12 +24,14 @@ pub struct Rolling {
 }
 
 /// Non-overlapping blocks along dimensions (`da.coarsen(lat=2, lon=3)`).
+#[derive(Clone)]
 pub struct Coarsen {
     obj: DataArray,
     windows: Vec<(String, usize)>,
 }
 
 /// A labelled array with weights (`da.weighted(w)`).
+#[derive(Clone)]
 pub struct Weighted {
     obj: DataArray,
     weights: DataArray,

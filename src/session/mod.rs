@@ -2,6 +2,7 @@
 //! expression → optimize → lower to a task graph → execute.
 
 pub mod pinning;
+pub mod settings;
 pub mod topology;
 
 use crate::comm::{Comm, LocalComm};
@@ -213,6 +214,19 @@ impl Session {
     /// The settings, with the thread count the pool actually has.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// With rank 0's progress bar on or off, whatever `CHUNKWISE_PROGRESS`
+    /// and the terminal say (a setting from a flag or a config file, see
+    /// [`settings`]).
+    pub fn with_progress(mut self, on: bool) -> Session {
+        self.progress = on;
+        self
+    }
+
+    /// Whether rank 0 draws a progress bar.
+    pub fn progress(&self) -> bool {
+        self.progress
     }
 
     /// The job's ranks.

@@ -92,6 +92,18 @@ pub fn run(args: &[&str]) -> Output {
     run_with_timeout(cmd, timeout())
 }
 
+/// Run `chunkwise ARGS…` as one process with extra environment variables
+/// `envs` and the variables named in `unset` removed.
+pub fn run_env(args: &[&str], envs: &[(&str, &str)], unset: &[&str]) -> Output {
+    let mut cmd = Command::new(chunkwise_bin());
+    cmd.args(args).envs(envs.iter().copied());
+    for v in unset {
+        cmd.env_remove(v);
+    }
+    mpi_env(&mut cmd);
+    run_with_timeout(cmd, timeout())
+}
+
 /// Run `mpirun -n RANKS --oversubscribe chunkwise ARGS…`.
 pub fn mpirun(ranks: usize, args: &[&str]) -> Output {
     mpirun_program(ranks, &chunkwise_bin(), args, &[])
