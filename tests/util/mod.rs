@@ -92,14 +92,15 @@ pub fn run(args: &[&str]) -> Output {
     run_with_timeout(cmd, timeout())
 }
 
-/// Run `chunkwise ARGS…` as one process with extra environment variables
-/// `envs` and the variables named in `unset` removed.
+/// Run `chunkwise ARGS…` as one process without the environment variables
+/// named in `unset` and with `envs` set (after the removal).
 pub fn run_env(args: &[&str], envs: &[(&str, &str)], unset: &[&str]) -> Output {
     let mut cmd = Command::new(chunkwise_bin());
-    cmd.args(args).envs(envs.iter().copied());
+    cmd.args(args);
     for v in unset {
         cmd.env_remove(v);
     }
+    cmd.envs(envs.iter().copied());
     mpi_env(&mut cmd);
     run_with_timeout(cmd, timeout())
 }
