@@ -378,6 +378,46 @@ fn a_script_error_names_its_line_once_on_every_rank_count() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Ranks that fail where others do not (here: a `--set` that differs by
+/// rank, through Open MPI's MPMD form) stop the others at their next
+/// computation instead of leaving them waiting; every rank exits non-zero
+/// and the error is printed once.
+#[test]
+fn a_rank_that_fails_alone_stops_the_others() {
+    let dir = scratch("alone");
+    let script = write_script(
+        &dir,
+        "alone.rhai",
+        "let x = random([400, 400], 100, 1);\n\
+         if fail { throw \"this rank failed alone\"; }\n\
+         print(x.mean().item());\n\
+         print(\"after\");\n",
+    );
+    let bin = util::chunkwise_bin();
+    let bin = bin.to_str().unwrap();
+    let ok = ["run", &script, "--set", "fail=false"];
+    let bad = ["run", &script, "--set", "fail=true"];
+    let mut args = vec!["-n", "1", bin];
+    args.extend(ok);
+    args.extend([":", "-n", "2", bin]);
+    args.extend(bad);
+    let out = util::mpirun_args(&args);
+    out.assert_failure();
+    assert!(!out.stdout.contains("after"), "{}", out.stdout);
+    assert_eq!(
+        out.stderr.matches("chunkwise: error:").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("alone.rhai:2:") && out.stderr.contains("this rank failed alone"),
+        "{}",
+        out.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_missing_script_is_one_clear_error() {
     for ranks in [0, 2] {

@@ -158,7 +158,15 @@ fn describe(
             },
             None => format!("the script threw: {v}"),
         },
-        E::ErrorParsing(p, _) => format!("syntax error: {p}"),
+        E::ErrorParsing(p, _) => {
+            let m = format!("syntax error: {p}");
+            if m.contains("'var' is a reserved keyword") {
+                // xarray's `var` cannot be a Rhai name.
+                m + " (Rhai reserves `var`: call `variance()` for the variance)"
+            } else {
+                m
+            }
+        }
         E::ErrorFunctionNotFound(sig, _) => not_found(sig, usages),
         E::ErrorVariableNotFound(name, _) => format!(
             "variable `{name}` is not defined: define it with `let {name} = ...;` or pass \

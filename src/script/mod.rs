@@ -15,8 +15,9 @@
 //! * **Arrays** (dask.array): `zeros ones full arange linspace array`,
 //!   `random uniform normal` (with `chunks` and `seed`), `+ - * / **`,
 //!   comparisons, `& |`, `abs sqrt exp log sin cos isnan fillna clip where
-//!   maximum minimum`, reductions `sum prod mean var std min max count any all`
-//!   and their `nan` forms over `axis` (an integer or an array, `keepdims`),
+//!   maximum minimum`, reductions `sum prod mean std variance min max count
+//!   any all` and their `nan` forms over `axis` (an integer or an array,
+//!   `keepdims`; Rhai reserves the word `var`, so the variance is `variance`),
 //!   `argmin argmax`, `t() transpose rechunk reshape astype expand_dims squeeze
 //!   matmul concatenate stack`, indexing `x[0]`, `x[2..5]`,
 //!   `x[[(), slice(0, (), 2)]]`, properties `shape dtype chunks numblocks`.

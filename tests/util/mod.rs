@@ -133,6 +133,16 @@ pub fn mpirun_program(
     run_with_timeout(cmd, timeout())
 }
 
+/// Run `mpirun --oversubscribe ARGS…` with `ARGS` as given: for jobs whose
+/// ranks run different commands (`-n 1 A : -n 2 B`, Open MPI's MPMD form).
+pub fn mpirun_args(args: &[&str]) -> Output {
+    let mut cmd = Command::new("mpirun");
+    cmd.arg("--oversubscribe").args(args);
+    mpi_env(&mut cmd);
+    let _one_at_a_time = MPIRUN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    run_with_timeout(cmd, timeout())
+}
+
 /// The environment Open MPI needs in CI and containers.
 fn mpi_env(cmd: &mut Command) {
     if running_as_root() {

@@ -461,7 +461,7 @@ fn bind_reductions(b: &mut Binder<'_>) {
     type Moment = fn(&Array, Axes, u32, bool) -> crate::Result<Array>;
     let moments: [(&str, Moment); 4] = [
         ("std", |x, a, d, k| x.std(a, d, k)),
-        ("var", |x, a, d, k| x.var(a, d, k)),
+        ("variance", |x, a, d, k| x.var(a, d, k)),
         ("nanstd", |x, a, d, k| x.nanstd(a, d, k)),
         ("nanvar", |x, a, d, k| x.nanvar(a, d, k)),
     ];

@@ -297,7 +297,7 @@ fn bind_dataset(b: &mut Binder<'_>, rt: &Rt) {
         ("max", DataArray::max),
         ("count", DataArray::count),
         ("std", |d, x| d.std(x, 0)),
-        ("var", |d, x| d.var(x, 0)),
+        ("variance", |d, x| d.var(x, 0)),
     ];
     for (name, f) in reds {
         b.func(name, "", move |x: &mut Dataset| {

@@ -254,7 +254,7 @@ fn bind_reductions(b: &mut Binder<'_>) {
         });
     }
     type Moment = fn(&DataArray, &[&str], u32) -> crate::Result<DataArray>;
-    let moments: [(&str, Moment); 2] = [("std", DataArray::std), ("var", DataArray::var)];
+    let moments: [(&str, Moment); 2] = [("std", DataArray::std), ("variance", DataArray::var)];
     for (name, f) in moments {
         b.func(
             name,
