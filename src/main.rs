@@ -105,6 +105,13 @@ fn set_arg(s: &str) -> Result<(String, SetValue), String> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // A bug that panics is one line, not a trace (a script run catches it and
+    // still fails on every rank).
+    std::panic::set_hook(Box::new(|info| {
+        let line =
+            format!("chunkwise: internal error (a bug in chunkwise, please report it): {info}\n");
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }));
     // MPI is started here and finalised only after the error is printed:
     // finalising is collective, so every rank has printed its line before
     // any rank exits (a launcher kills the others once one exits non-zero).

@@ -44,6 +44,10 @@
 //! Errors name the script, line and column, with the crate's message or what
 //! was expected ([`ScriptError`]).
 //!
+//! In [`Mode::Explain`] nothing is computed, written or printed except the
+//! plans: `compute()` gives values that are absent (`item()` is NaN), so a
+//! script that branches on computed numbers takes the `false` side there.
+//!
 //! # Under MPI: every rank evaluates the script (the interim design)
 //!
 //! DESIGN.md says that rank 0 evaluates a script and broadcasts each plan to
@@ -197,6 +201,7 @@ impl Script {
         })
     }
 
+    /// The name used in messages (the path it was read from).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -245,7 +250,7 @@ pub fn run(
             dir.clone(),
         ));
     }
-    let result = (|| {
+    let evaluate = || {
         let ast = engine
             .compile(&script.text)
             .map_err(|e| ScriptError::from_eval(&e.into(), &script.name, &script.text, &usages))?;
@@ -256,8 +261,22 @@ pub fn run(
         engine
             .run_ast_with_scope(&mut scope, &ast)
             .map_err(|e| ScriptError::from_eval(&e, &script.name, &script.text, &usages))
-    })();
+    };
+    // A bug that panics still ends in the agreement below, so that the other
+    // ranks stop too; the panic hook has reported it.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(evaluate))
+        .unwrap_or_else(|p| Err(ScriptError::new(&script.name, panic_text(&*p)).quietly()));
     rt.finish(result)
+}
+
+/// A panic's message, as well as it can be told.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    format!("internal error (a bug in chunkwise, please report it): {msg}")
 }
 
 #[cfg(test)]

@@ -60,9 +60,9 @@ impl Values {
     }
 }
 
-/// A labelled summary (`<chunkwise.DataArray ...>` as `Debug` writes it) with
-/// `values` after its header; with `drop_chunks` the line describing the
-/// chunked array is left out (the values are in memory).
+/// A summary (`<chunkwise.DataArray ...>` as `Debug` writes it) with `values`
+/// after its header; without `keep_chunks` the line describing the chunked
+/// array is left out (the values are in memory).
 pub(crate) fn with_values(summary: &str, values: Option<&str>, keep_chunks: bool) -> String {
     let mut out = String::new();
     let mut lines = summary.lines();
