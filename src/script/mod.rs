@@ -51,14 +51,16 @@
 //! # Under MPI: every rank evaluates the script (the interim design)
 //!
 //! DESIGN.md says that rank 0 evaluates a script and broadcasts each plan to
-//! the other ranks. Until that is wired, every rank evaluates the same script,
-//! as a Rust program using the library does (plain SPMD): scripts are
+//! the other ranks ([`crate::session::broadcast_plan`] sends one). Until
+//! scripts are driven that way, every rank evaluates the same script, as a
+//! Rust program using the library does (plain SPMD): scripts are
 //! deterministic (the same files, the same random numbers by seed, no access
 //! to the rank), so every rank builds the same plans in the same order, and
 //! only rank 0 prints. Every computation, persist and write goes through one
-//! function, [`runtime::Runtime::execute`]; moving to rank 0 as the only
-//! evaluator changes that function (rank 0 sends the job, the other ranks run
-//! a loop receiving jobs instead of evaluating the script) and nothing else.
+//! function, `Runtime::execute` in `src/script/runtime.rs`; moving to rank 0
+//! as the only evaluator changes that function (rank 0 sends the job, the
+//! other ranks run a loop receiving jobs instead of evaluating the script)
+//! and nothing else.
 //!
 //! Errors reach every rank: a script error is met by every rank alike, a
 //! failing computation fails on every rank with the same error (the
@@ -72,7 +74,7 @@ mod bind;
 mod convert;
 mod error;
 mod registry;
-pub mod runtime;
+mod runtime;
 pub mod values;
 
 pub use convert::Slice;
