@@ -404,20 +404,14 @@ fn bind_dataset(b: &mut Binder<'_>, rt: &Rt) {
     b.func(
         "persist",
         "",
-        move |ctx: NativeCallContext, x: &mut Dataset| {
-            let mut failed = None;
-            let out = x.map_vars(|da| match persist(&r, &ctx, da) {
-                Ok(p) => Ok(Some(p)),
-                Err(e) => {
-                    failed = Some(e);
-                    Err(crate::Error::plan("persist failed"))
-                }
-            });
-            match (out, failed) {
-                (_, Some(e)) => Err(e),
-                (o, None) => o.or_fail(),
-            }
-        },
+        move |ctx: NativeCallContext, x: &mut Dataset| persist_all(&r, &ctx, x),
+    );
+    // xarray's `ds.compute()` loads every variable: here they are persisted.
+    let r = rt.clone();
+    b.func(
+        "compute",
+        "",
+        move |ctx: NativeCallContext, x: &mut Dataset| persist_all(&r, &ctx, x),
     );
     let r = rt.clone();
     b.func("explain", "", move |x: &mut Dataset| {
@@ -520,6 +514,22 @@ fn bind_dataset(b: &mut Binder<'_>, rt: &Rt) {
         coord_names(x.coords())
     })
     .prop("Dataset", "attrs", |x: &mut Dataset| attrs_map(x.attrs()));
+}
+
+/// Every data variable persisted (through the runtime, one job each).
+fn persist_all(rt: &Rt, ctx: &NativeCallContext, x: &Dataset) -> Res<Dataset> {
+    let mut failed = None;
+    let out = x.map_vars(|da| match persist(rt, ctx, da) {
+        Ok(p) => Ok(Some(p)),
+        Err(e) => {
+            failed = Some(e);
+            Err(crate::Error::plan("persist failed"))
+        }
+    });
+    match (out, failed) {
+        (_, Some(e)) => Err(e),
+        (o, None) => o.or_fail(),
+    }
 }
 
 fn sizes(x: &Dataset) -> Map {

@@ -491,7 +491,9 @@ fn bind_results(b: &mut Binder<'_>, rt: &Rt) {
     b.func(
         "item",
         "",
-        move |ctx: NativeCallContext, x: &mut DataArray| item(&compute(&r, &ctx, x.data(), None)?),
+        move |ctx: NativeCallContext, x: &mut DataArray| {
+            item(&compute(&r, &ctx, x.data(), Some(x.clone()))?)
+        },
     );
     let r = rt.clone();
     b.func(
