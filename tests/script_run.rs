@@ -570,3 +570,49 @@ fn the_example_script_runs() {
         "examples/seasonal.rhai",
     );
 }
+
+#[test]
+fn plot_writes_one_png_on_any_number_of_ranks() {
+    let dir = scratch("plot");
+    let air = data_dir().join("nc/air_small.nc");
+    let script = write_script(
+        &dir,
+        "plot.rhai",
+        &format!(
+            "let air = open_dataset({:?}).air;\n\
+             plot(air.isel(#{{time: 0}}), OUT + \"/map.png\");\n\
+             air.mean([\"lat\", \"lon\"]).plot(OUT + \"/series.png\", #{{title: \"mean\"}});\n\
+             plot(air, OUT + \"/cube.png\");\n",
+            air.to_str().unwrap()
+        ),
+    );
+    for ranks in [0, 2] {
+        let out_dir = dir.join(format!("out{ranks}"));
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let set = format!("OUT={}", out_dir.to_str().unwrap());
+        let args = ["run", script.as_str(), "--set", set.as_str()];
+        let out = if ranks == 0 {
+            run(&args)
+        } else {
+            mpirun(ranks, &args)
+        };
+        // The 3-D plot is refused (after the two others were written), with
+        // its line, on every rank.
+        out.assert_failure();
+        assert!(
+            out.stderr.contains("plot.rhai:4") && out.stderr.contains("3-D"),
+            "{}",
+            out.stderr
+        );
+        let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["map.png", "series.png"], "ranks {ranks}");
+        for n in &names {
+            let bytes = std::fs::read(out_dir.join(n)).unwrap();
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{n}");
+        }
+    }
+}

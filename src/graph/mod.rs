@@ -101,7 +101,7 @@ pub struct Layer {
     /// Bytes of all output chunks.
     pub total_bytes: u64,
     /// Its chunks are where they are (persisted ones): placed by its own
-    /// frame, never moved to a consumer's (see [`placement`]).
+    /// frame, never moved to a consumer's (see [`Placement`]).
     pub pinned: bool,
 }
 

@@ -41,6 +41,8 @@ pub(crate) enum Target<'a> {
 pub(crate) enum Format {
     NetCdf(WriteOptions),
     Zarr(ZarrWriteOptions),
+    /// A PNG plot of a DataArray (`plot(x, "file.png")`; rank 0 writes it).
+    Png(crate::plot::PlotOptions),
 }
 
 /// Work a script asks for.
@@ -160,6 +162,12 @@ impl Runtime {
                 (Target::Dataset(d), Format::NetCdf(o)) => d.to_netcdf_with(s, path, o),
                 (Target::DataArray(d), Format::Zarr(o)) => d.to_zarr_with(s, path, o),
                 (Target::Dataset(d), Format::Zarr(o)) => d.to_zarr_with(s, path, o),
+                (Target::DataArray(d), Format::Png(o)) => {
+                    crate::plot::plot_with(s, d, std::path::Path::new(path), o)
+                }
+                (Target::Dataset(_), Format::Png(_)) => Err(Error::Plan(
+                    "plot draws a DataArray; pick a variable first (`plot(ds.air, ...)`)".into(),
+                )),
             }
             .map(|()| Outcome::Written),
         };

@@ -567,6 +567,28 @@ fn bind_results(b: &mut Binder<'_>, rt: &Rt) {
             )
         },
     );
+    let r = rt.clone();
+    b.func(
+        "plot",
+        "plot(x, \"file.png\", #{title: \"...\"}?): a heatmap (2-D) or a line (1-D)",
+        move |ctx: NativeCallContext, x: &mut DataArray, p: &str| {
+            let o = crate::plot::PlotOptions::default();
+            write(&r, &ctx, Target::DataArray(x), p, Format::Png(o))
+        },
+    );
+    let r = rt.clone();
+    b.func(
+        "plot",
+        "",
+        move |ctx: NativeCallContext, x: &mut DataArray, p: &str, m: Map| {
+            let o = Options::new(&m, "plot", &["title"])?;
+            let mut opts = crate::plot::PlotOptions::default();
+            if let Some(t) = o.string("title")? {
+                opts.title = Some(t);
+            }
+            write(&r, &ctx, Target::DataArray(x), p, Format::Png(opts))
+        },
+    );
     b.func(
         "DataArray",
         "DataArray(array, [\"y\", \"x\"])",
