@@ -69,20 +69,8 @@ fn fingerprint(results: &[(&str, DataArray)]) -> String {
 }
 
 fn launch(ranks: usize) {
-    let exe = std::env::current_exe().expect("path of this test binary");
     let n = ranks.to_string();
-    let out = util::mpirun_program(
-        ranks,
-        &exe,
-        &[
-            "dataset_worker",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        &[(WORKER_ENV, n.as_str())],
-    );
+    let out = util::mpirun_worker(ranks, "dataset_worker", &[(WORKER_ENV, n.as_str())]);
     out.assert_success();
     // The same bits as one process computes.
     Session::with_comm(Config::default(), Rc::new(LocalComm::new()))
@@ -252,17 +240,9 @@ fn dataset_errors_worker() {
 
 fn launch_errors(ranks: usize) {
     let dir = broken_copies(ranks);
-    let exe = std::env::current_exe().expect("path of this test binary");
-    let out = util::mpirun_program(
+    let out = util::mpirun_worker(
         ranks,
-        &exe,
-        &[
-            "dataset_errors_worker",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
+        "dataset_errors_worker",
         &[(ERRORS_ENV, dir.to_str().unwrap())],
     );
     out.assert_success();

@@ -489,20 +489,8 @@ const WORKER_ENV: &str = "CHUNKWISE_NC_WRITE_WORKER";
 /// wrote what one process writes, and that its failed write left nothing.
 fn launch(ranks: usize) {
     let dir = scratch(&format!("mpi-{ranks}"));
-    let exe = std::env::current_exe().expect("path of this test binary");
     let spec = format!("{ranks}:{}", dir.display());
-    let out = util::mpirun_program(
-        ranks,
-        &exe,
-        &[
-            "nc_write_worker",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        &[(WORKER_ENV, spec.as_str())],
-    );
+    let out = util::mpirun_worker(ranks, "nc_write_worker", &[(WORKER_ENV, spec.as_str())]);
     out.assert_success();
     for r in 0..ranks {
         let line = format!("nc_write worker done on rank {r} of {ranks}");

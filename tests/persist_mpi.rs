@@ -69,19 +69,7 @@ fn persist_worker() {
 }
 
 fn launch(ranks: usize) {
-    let exe = std::env::current_exe().expect("path of this test binary");
-    let out = util::mpirun_program(
-        ranks,
-        &exe,
-        &[
-            "persist_worker",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        &[(WORKER_ENV, "1")],
-    );
+    let out = util::mpirun_worker(ranks, "persist_worker", &[(WORKER_ENV, "1")]);
     out.assert_success();
     // The same computations without persisting, in one process.
     let s = common::session(2, None);

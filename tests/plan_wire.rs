@@ -205,19 +205,7 @@ fn plan_wire_worker() {
 }
 
 fn launch(ranks: usize) {
-    let exe = std::env::current_exe().expect("path of this test binary");
-    let out = util::mpirun_program(
-        ranks,
-        &exe,
-        &[
-            "plan_wire_worker",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        &[(WORKER_ENV, "1")],
-    );
+    let out = util::mpirun_worker(ranks, "plan_wire_worker", &[(WORKER_ENV, "1")]);
     out.assert_success();
     // What one process computes from the plans themselves, on every rank.
     let s = session(2, None);

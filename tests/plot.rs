@@ -495,20 +495,8 @@ const MPI_ENV: &str = "CHUNKWISE_PLOT_MPI_DIR";
 #[test]
 fn plot_on_2_ranks_writes_once_and_agrees_on_errors() {
     let dir = scratch("mpi");
-    let exe = std::env::current_exe().unwrap();
     let d = dir.display().to_string();
-    let out = util::mpirun_program(
-        2,
-        &exe,
-        &[
-            "plot_worker",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        &[(MPI_ENV, d.as_str())],
-    );
+    let out = util::mpirun_worker(2, "plot_worker", &[(MPI_ENV, d.as_str())]);
     out.assert_success();
     assert_eq!(out.stdout.matches("PLOTTED\n").count(), 2, "{}", out.stdout);
     let errors: Vec<&str> = out

@@ -22,20 +22,8 @@ use std::rc::Rc;
 const WORKER_ENV: &str = "CHUNKWISE_SPMD_WORKER_RANKS";
 
 fn launch(ranks: usize) {
-    let exe = std::env::current_exe().expect("path of this test binary");
     let n = ranks.to_string();
-    let out = util::mpirun_program(
-        ranks,
-        &exe,
-        &[
-            "spmd_worker",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        &[(WORKER_ENV, n.as_str())],
-    );
+    let out = util::mpirun_worker(ranks, "spmd_worker", &[(WORKER_ENV, n.as_str())]);
     out.assert_success();
     for r in 0..ranks {
         let line = format!("spmd checks passed on rank {r} of {ranks}");

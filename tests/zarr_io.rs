@@ -640,20 +640,8 @@ const WORKER_ENV: &str = "CHUNKWISE_ZARR_WORKER";
 
 fn launch(ranks: usize) {
     let dir = scratch(&format!("mpi-{ranks}"));
-    let exe = std::env::current_exe().expect("path of this test binary");
     let spec = format!("{ranks}:{}", dir.display());
-    let out = util::mpirun_program(
-        ranks,
-        &exe,
-        &[
-            "zarr_worker",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        &[(WORKER_ENV, spec.as_str())],
-    );
+    let out = util::mpirun_worker(ranks, "zarr_worker", &[(WORKER_ENV, spec.as_str())]);
     out.assert_success();
     for r in 0..ranks {
         let line = format!("zarr worker done on rank {r} of {ranks}");

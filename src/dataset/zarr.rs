@@ -313,9 +313,6 @@ impl DataArray {
     /// # Errors
     /// [`Error::Plan`] for an unnamed array; otherwise as
     /// [`Dataset::to_zarr`].
-    ///
-    /// # Errors
-    /// As [`Dataset::to_zarr`].
     pub fn to_zarr(&self, path: impl AsRef<Path>, opts: &ZarrWriteOptions) -> Result<()> {
         self.as_zarr_dataset()?.to_zarr(path, opts)
     }

@@ -21,7 +21,7 @@ use super::attrs::{
     dataset_tracks_order, group_tracks_order, read_attrs, root_tracks_order, Attrs,
 };
 use crate::error::{Error, Result};
-use crate::kernel::source::SourceSpec;
+use crate::kernel::source::{check_region, SourceSpec};
 use crate::kernel::{Chunk, ChunkSource};
 use crate::meta::DType;
 
@@ -676,21 +676,8 @@ impl ChunkSource for Hdf5Variable {
     }
 
     fn read(&self, start: &[usize], count: &[usize]) -> Result<Chunk> {
+        check_region(self, start, count)?;
         let nd = self.shape.len();
-        let inside = start.len() == nd
-            && count.len() == nd
-            && (0..nd).all(|d| {
-                start[d]
-                    .checked_add(count[d])
-                    .is_some_and(|e| e <= self.shape[d])
-            });
-        if !inside {
-            return Err(Error::plan(format!(
-                "read of {} at start {start:?}, count {count:?} is outside its shape {:?}",
-                self.describe(),
-                self.shape
-            )));
-        }
         let within = (0..nd).all(|d| start[d] + count[d] <= self.extent[d]);
         match self.pad {
             Some(pad) if !within => self.read_padded(start, count, pad),

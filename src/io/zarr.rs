@@ -39,7 +39,7 @@ use super::attrs::{Attr, AttrValue, Attrs};
 use super::cf::{CfEncoding, Decoded};
 use super::hdf5::StoredType;
 use crate::error::{Error, Result};
-use crate::kernel::source::SourceSpec;
+use crate::kernel::source::{check_region, SourceSpec};
 use crate::kernel::{Chunk, ChunkSource};
 use crate::meta::DType;
 
@@ -434,21 +434,7 @@ impl ChunkSource for ZarrVariable {
     }
 
     fn read(&self, start: &[usize], count: &[usize]) -> Result<Chunk> {
-        let nd = self.shape.len();
-        let inside = start.len() == nd
-            && count.len() == nd
-            && (0..nd).all(|d| {
-                start[d]
-                    .checked_add(count[d])
-                    .is_some_and(|e| e <= self.shape[d])
-            });
-        if !inside {
-            return Err(Error::plan(format!(
-                "read of {} at start {start:?}, count {count:?} is outside its shape {:?}",
-                self.describe(),
-                self.shape
-            )));
-        }
+        check_region(self, start, count)?;
         let widen32 = |a: ArrayD<i32>| Chunk::I32(a);
         Ok(match self.stored {
             StoredType::Bool => Chunk::Bool(self.read_as::<bool>(start, count)?),

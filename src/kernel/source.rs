@@ -10,6 +10,29 @@ use crate::meta::DType;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// `Ok` if the region `start`, `count` lies inside `src` (what
+/// [`ChunkSource::read`] implementations check first), else an
+/// [`crate::Error::Plan`] naming the source.
+pub fn check_region(src: &dyn ChunkSource, start: &[usize], count: &[usize]) -> Result<()> {
+    let shape = src.shape();
+    let nd = shape.len();
+    let inside = start.len() == nd
+        && count.len() == nd
+        && (0..nd).all(|d| {
+            start[d]
+                .checked_add(count[d])
+                .is_some_and(|e| e <= shape[d])
+        });
+    if inside {
+        Ok(())
+    } else {
+        Err(crate::Error::plan(format!(
+            "read of {} at start {start:?}, count {count:?} is outside its shape {shape:?}",
+            src.describe()
+        )))
+    }
+}
+
 /// How to open a source again, in another process: what a plan sent to other
 /// ranks carries instead of the open handle (`expr::wire`). The `io` module
 /// opens it (`io::open_spec`).

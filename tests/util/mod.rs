@@ -143,6 +143,25 @@ pub fn mpirun_args(args: &[&str]) -> Output {
     run_with_timeout(cmd, timeout())
 }
 
+/// Run the ignored test `worker` of this test binary as the ranks of
+/// `mpirun -n RANKS`, with `envs` set (how a test file checks what its
+/// worker prints on every rank).
+pub fn mpirun_worker(ranks: usize, worker: &str, envs: &[(&str, &str)]) -> Output {
+    let exe = std::env::current_exe().expect("path of this test binary");
+    mpirun_program(
+        ranks,
+        &exe,
+        &[
+            worker,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ],
+        envs,
+    )
+}
+
 /// The environment Open MPI needs in CI and containers.
 fn mpi_env(cmd: &mut Command) {
     if running_as_root() {
