@@ -23,7 +23,9 @@ pub mod meta;
 pub mod optimize;
 pub mod plot;
 pub mod script;
+pub mod serve;
 pub mod session;
+pub mod shell;
 
 pub use error::{Error, Result};
 pub use kernel::Chunk;

@@ -1,0 +1,1 @@
+//! `chunkwise shell`: an interactive prompt for a session.
