@@ -20,3 +20,24 @@
 //! * `GET /`: the dashboard.
 
 pub mod hub;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// `chunkwise serve`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Where rank 0 listens. The default is reachable from this node only;
+    /// `ssh -N -L` reaches it from a laptop (printed at start). Port 0 picks a
+    /// free port.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8787")]
+    pub bind: SocketAddr,
+    /// Where the token is saved (readable by you only) [default:
+    /// ~/.chunkwise/token].
+    #[arg(long, value_name = "PATH", env = "CHUNKWISE_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Also write the address the server listens on (`http://HOST:PORT`) to
+    /// this file, once it listens (for launchers such as `chunkwise shell -n`).
+    #[arg(long, value_name = "PATH")]
+    pub address_file: Option<PathBuf>,
+}
