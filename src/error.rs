@@ -35,6 +35,10 @@ pub enum Error {
     /// User code failed while computing a chunk.
     #[error("compute error: {0}")]
     Compute(String),
+    /// The computation was stopped on request (Ctrl-C in `chunkwise shell`,
+    /// `POST /api/cancel`).
+    #[error("cancelled: {0}")]
+    Cancelled(String),
     /// A bug in chunkwise.
     #[error("internal error (a bug in chunkwise, please report it): {0}")]
     Internal(String),
@@ -58,6 +62,7 @@ impl Error {
             | Error::Comm(m)
             | Error::ResourcesExhausted(m)
             | Error::Compute(m)
+            | Error::Cancelled(m)
             | Error::Internal(m) => m,
         }
     }
@@ -70,6 +75,7 @@ impl Error {
             Error::Comm(_) => Error::Comm(m),
             Error::ResourcesExhausted(_) => Error::ResourcesExhausted(m),
             Error::Compute(_) => Error::Compute(m),
+            Error::Cancelled(_) => Error::Cancelled(m),
             Error::Internal(_) => Error::Internal(m),
         }
     }
@@ -83,6 +89,7 @@ impl Error {
             Error::ResourcesExhausted(_) => 3,
             Error::Compute(_) => 4,
             Error::Internal(_) => 5,
+            Error::Cancelled(_) => 6,
         };
         let mut b = vec![kind];
         b.extend_from_slice(self.message().as_bytes());
@@ -99,6 +106,7 @@ impl Error {
             2 => Error::Comm(m),
             3 => Error::ResourcesExhausted(m),
             4 => Error::Compute(m),
+            6 => Error::Cancelled(m),
             _ => Error::Internal(m),
         })
     }

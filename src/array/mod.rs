@@ -235,11 +235,11 @@ impl Array {
                 *slot = Some(c);
             }
         }
-        Ok(Array::from_expr(expr::stored(
-            chunks,
-            e.dtype(),
-            e.grid().clone(),
-        )?))
+        let stored = expr::stored(chunks, e.dtype(), e.grid().clone())?;
+        if let expr::Op::Stored { chunks } = stored.op() {
+            s.register_persisted(chunks);
+        }
+        Ok(Array::from_expr(stored))
     }
 
     /// The optimised plan as text (layers, task counts, fusion, projected memory).

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use std::fmt;
 
 /// The values of a coordinate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum CoordValues {
     Float(Vec<f64>),
     /// Float values read from a `float32` variable, kept as they are so that
@@ -178,7 +178,7 @@ impl fmt::Display for Label {
 
 /// A coordinate: values along `dims` (one dim, or none for a scalar coordinate
 /// left by selecting one position), with attributes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Coord {
     pub dims: Vec<String>,
     pub values: CoordValues,
@@ -303,7 +303,7 @@ impl Coord {
 }
 
 /// The coordinates of an array or dataset, in order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Coords(pub Vec<(String, Coord)>);
 
 impl Coords {

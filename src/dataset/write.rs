@@ -43,7 +43,7 @@ use crate::session::{self, agree, Session};
 
 /// How [`Dataset::to_netcdf`] writes (xarray's `encoding` for every data
 /// variable at once).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct WriteOptions {
     /// Deflate level (1-9, with the shuffle filter) for data variables;
     /// `None`: uncompressed.

@@ -155,7 +155,7 @@ fn coord_of(v: &ZarrVariable, opts: &OpenOptions) -> Result<(CoordValues, Attrs)
 }
 
 /// How [`Dataset::to_zarr`] writes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ZarrWriteOptions {
     /// zstd level for every array (`None`: uncompressed). Default 3.
     pub zstd_level: Option<i32>,

@@ -43,8 +43,13 @@ pub trait TaskRunner: Sync {
     fn decode(&self, bytes: &[u8]) -> Result<Self::Value>;
 }
 
+/// Called by rank 0 with the shard directory as progress arrives (every
+/// [`progress::FLUSH_EVERY`] at most, and once at the end): how a dashboard
+/// follows a computation.
+pub type Observer = std::sync::Arc<dyn Fn(&progress::ShardDirectory) + Send + Sync>;
+
 /// How to execute.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ExecOptions {
     /// Refuse plans projected to need more bytes than this.
     pub memory_limit: u64,
@@ -59,6 +64,26 @@ pub struct ExecOptions {
     /// rank returns only the output chunks it computed itself (writers use this:
     /// every rank writes its own chunks, no rank holds the whole result).
     pub gather_outputs: bool,
+    /// Rank 0 stops the computation on every rank, with
+    /// [`Error::Cancelled`](crate::Error::Cancelled), when this flag is set
+    /// (checked before each wave and while waiting for other ranks).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// See [`Observer`] (rank 0 only).
+    pub observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for ExecOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecOptions")
+            .field("memory_limit", &self.memory_limit)
+            .field("max_wave", &self.max_wave)
+            .field("shuffle_seed", &self.shuffle_seed)
+            .field("progress", &self.progress)
+            .field("gather_outputs", &self.gather_outputs)
+            .field("cancel", &self.cancel)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl Default for ExecOptions {
@@ -69,6 +94,8 @@ impl Default for ExecOptions {
             shuffle_seed: None,
             progress: false,
             gather_outputs: true,
+            cancel: None,
+            observer: None,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct LayerShards {
     pub total: u64,
     /// Per rank (shard): tasks done.
     pub done: Vec<u64>,
+    /// Per rank: the tasks of its shard (needed or not).
+    pub shard: Vec<u64>,
 }
 
 /// Rank 0's view of a running computation. Memory: O(layers x ranks).
@@ -45,10 +47,14 @@ impl ShardDirectory {
             .enumerate()
             .map(|(li, l)| {
                 let total = graph.num_needed(LayerId(li as u32)) as u64;
+                let id = LayerId(li as u32);
                 LayerShards {
                     name: l.name.clone(),
                     total,
                     done: vec![0; nranks],
+                    shard: (0..nranks)
+                        .map(|r| placement.layer_shard(graph, id, r).len() as u64)
+                        .collect(),
                 }
             })
             .collect();

@@ -91,7 +91,7 @@ pub fn execute<R: TaskRunner>(
         rank.msgs.bar = rank.msgs.directory.as_ref().map(|_| Bar::new());
     }
     let mut local = rank.run(runner, pool, comm, wave, opts);
-    if let Err(e) = rank.report(comm, true) {
+    if let Err(e) = rank.report(comm, true, opts) {
         local = local.and(Err(e));
     }
     if local.is_err() {
@@ -100,6 +100,9 @@ pub fn execute<R: TaskRunner>(
     }
     let mut stats = rank.stats.clone();
     conclude(comm, &mut rank.msgs, local)?;
+    if let (Some(observe), Some(d)) = (&opts.observer, &rank.msgs.directory) {
+        observe(d);
+    }
     let mine = std::mem::take(&mut rank.outputs);
     let outputs = if opts.gather_outputs {
         gather_outputs(comm, runner, mine)?
@@ -179,6 +182,13 @@ impl<V> Messages<V> {
         }
         Ok(())
     }
+}
+
+/// Whether rank 0 was asked to stop.
+fn cancelled(opts: &ExecOptions) -> bool {
+    opts.cancel
+        .as_ref()
+        .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// The header of a value on the wire: layer (u32) and chunk (u64), little-endian.
@@ -339,6 +349,11 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
             if self.msgs.aborted_by.is_some() {
                 return Ok(());
             }
+            if self.me == 0 && cancelled(opts) {
+                return Err(Error::Cancelled(
+                    "the computation was stopped on request".into(),
+                ));
+            }
             self.take_pending(runner);
             self.next_batch(wave, &mut batch);
             if batch.is_empty() {
@@ -355,7 +370,7 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
                     idle_polls += 1;
                     backoff(idle_polls);
                 }
-                self.report(comm, false)?;
+                self.report(comm, false, opts)?;
                 continue;
             }
             if let Some(state) = rng.as_mut() {
@@ -397,7 +412,7 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
                 self.deliver(runner, comm, t, v)?;
             }
             self.stats.peak_bytes = self.stats.peak_bytes.max(self.live_bytes);
-            self.report(comm, false)?;
+            self.report(comm, false, opts)?;
         }
         self.stats.tasks_run = self.done;
         Ok(())
@@ -405,7 +420,7 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
 
     /// Report progress to rank 0 when due (or now, with `now`); rank 0 counts its
     /// own directly and redraws its bar.
-    fn report(&mut self, comm: &dyn Comm, now: bool) -> Result<()> {
+    fn report(&mut self, comm: &dyn Comm, now: bool, opts: &ExecOptions) -> Result<()> {
         if !(now || self.tracker.due()) {
             return Ok(());
         }
@@ -415,6 +430,9 @@ impl<'g, V: Send + Sync> RankRun<'g, V> {
                 d.apply(0, &batch)?;
                 if let Some(bar) = self.msgs.bar.as_mut() {
                     bar.draw(d);
+                }
+                if let Some(observe) = &opts.observer {
+                    observe(d);
                 }
             }
         } else if !batch.is_empty() {

@@ -88,7 +88,15 @@ enum WireOp {
         split_every: usize,
     },
     MatMul,
+    /// A persisted array, by the id every rank registered it under
+    /// ([`crate::session::Session::register_persisted`]).
+    Stored {
+        id: u64,
+    },
 }
+
+/// This rank's chunks of a persisted array.
+pub type StoredChunks = Vec<Option<Arc<crate::kernel::Chunk>>>;
 
 /// The plan rooted at `root` as one message.
 ///
@@ -96,7 +104,25 @@ enum WireOp {
 /// [`Error::Plan`] naming the operation if the plan holds something that
 /// cannot be sent (see the module docs).
 pub fn encode(root: &Expr) -> Result<Vec<u8>> {
-    let mut enc = Encoder::default();
+    encode_with(root, &|_| None)
+}
+
+/// [`encode`], sending persisted arrays by the id `stored_id` gives them
+/// (those it gives none are refused).
+///
+/// # Errors
+/// As [`encode`].
+pub fn encode_with(
+    root: &Expr,
+    stored_id: &dyn Fn(&Arc<StoredChunks>) -> Option<u64>,
+) -> Result<Vec<u8>> {
+    let mut enc = Encoder {
+        stored_id,
+        nodes: Vec::new(),
+        seen: HashMap::new(),
+        blobs: Vec::new(),
+        nblobs: 0,
+    };
     let root = enc.node(root)?;
     let header = serde_json::to_vec(&Header {
         nodes: enc.nodes,
@@ -110,8 +136,8 @@ pub fn encode(root: &Expr) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-#[derive(Default)]
-struct Encoder {
+struct Encoder<'a> {
+    stored_id: &'a dyn Fn(&Arc<StoredChunks>) -> Option<u64>,
     nodes: Vec<WireNode>,
     /// Node identity -> index, so a shared node is sent once.
     seen: HashMap<usize, usize>,
@@ -119,7 +145,7 @@ struct Encoder {
     nblobs: usize,
 }
 
-impl Encoder {
+impl Encoder<'_> {
     fn node(&mut self, e: &Expr) -> Result<usize> {
         if let Some(&i) = self.seen.get(&e.id()) {
             return Ok(i);
@@ -181,7 +207,10 @@ impl Encoder {
             },
             Op::MatMul => WireOp::MatMul,
             Op::MapBlocks { .. } => return refuse("map_blocks"),
-            Op::Stored { .. } => return refuse("a persisted array"),
+            Op::Stored { chunks } => match (self.stored_id)(chunks) {
+                Some(id) => WireOp::Stored { id },
+                None => return refuse("a persisted array"),
+            },
             Op::Fused { .. } | Op::FusedReduce { .. } => return refuse("a fused node"),
         };
         self.nodes.push(WireNode {
@@ -205,6 +234,19 @@ impl Encoder {
 pub fn decode(
     msg: &[u8],
     open: &mut dyn FnMut(&SourceSpec) -> Result<Arc<dyn ChunkSource>>,
+) -> Result<Expr> {
+    decode_with(msg, open, &|_| None)
+}
+
+/// [`decode`], finding persisted arrays by id with `stored`.
+///
+/// # Errors
+/// As [`decode`], and [`Error::Plan`] for a persisted array this rank does
+/// not hold.
+pub fn decode_with(
+    msg: &[u8],
+    open: &mut dyn FnMut(&SourceSpec) -> Result<Arc<dyn ChunkSource>>,
+    stored: &dyn Fn(u64) -> Option<Arc<StoredChunks>>,
 ) -> Result<Expr> {
     let bad = |what: &str| Error::Comm(format!("a received plan is malformed: {what}"));
     let n = msg
@@ -281,6 +323,13 @@ pub fn decode(
                 split_every,
             },
             WireOp::MatMul => Op::MatMul,
+            WireOp::Stored { id } => Op::Stored {
+                chunks: stored(id).ok_or_else(|| {
+                    Error::plan(format!(
+                        "persisted array {id} is not held on this rank (it was released)"
+                    ))
+                })?,
+            },
         };
         built.push(Expr::new(
             op,

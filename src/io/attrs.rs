@@ -23,7 +23,7 @@ use super::hdf5::StoredType;
 /// assert_eq!(AttrValue::Float(vec![0.01]).to_string(), "0.01");
 /// assert_eq!(AttrValue::Int(vec![1, 2]).to_string(), "[1, 2]");
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum AttrValue {
     /// A string (fixed- or variable-length in the file).
     Text(String),
@@ -116,7 +116,7 @@ impl fmt::Display for AttrValue {
 
 /// One attribute: its name, value and, for numbers read from a file, the type
 /// stored there (so that writing can store the same type back).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Attr {
     pub name: String,
     pub value: AttrValue,
@@ -136,7 +136,7 @@ pub struct Attr {
 /// assert_eq!(a.get("units").and_then(|v| v.as_text()), Some("degK"));
 /// assert_eq!(a.names().collect::<Vec<_>>(), ["units", "scale_factor"]);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Attrs {
     entries: Vec<Attr>,
 }

@@ -12,7 +12,7 @@
 /// assert_eq!(ColorMap::Viridis.rgb(0.0), [68, 1, 84]);
 /// assert_eq!(ColorMap::Viridis.rgb(1.0), [253, 231, 37]);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ColorMap {
     /// matplotlib's `viridis` (perceptually uniform, sequential; xarray's
     /// default for data of one sign), from its published table of 256

@@ -50,7 +50,7 @@ use plotters::prelude::BitMapBackend;
 use std::path::{Path, PathBuf};
 
 /// How to draw a plot.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlotOptions {
     /// The title; `None`: the scalar coordinates, as xarray titles a
     /// selection (`time = 2000-01-01`), or none; `Some("")`: no title.

@@ -18,8 +18,6 @@ pub(crate) type Res<T> = std::result::Result<T, Box<EvalAltResult>>;
 pub(crate) enum Failure {
     /// The crate's error (a plan, I/O or computation error).
     Crate(Error),
-    /// Another rank failed; it reports its own error.
-    Remote(Error),
 }
 
 /// A crate error as a script error (Rhai fills in the call's position).

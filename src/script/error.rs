@@ -154,7 +154,6 @@ fn describe(
         E::ErrorRuntime(v, _) => match v.read_lock::<Failure>() {
             Some(f) => match &*f {
                 Failure::Crate(e) => e.to_string(),
-                Failure::Remote(e) => return (e.message().to_string(), pos, true),
             },
             None => format!("the script threw: {v}"),
         },
@@ -172,6 +171,7 @@ fn describe(
             "variable `{name}` is not defined: define it with `let {name} = ...;` or pass \
              `--set {name}=VALUE`"
         ),
+        E::ErrorTerminated(..) => "cancelled on request (Ctrl-C, or POST /api/cancel)".to_string(),
         other => {
             let text = other.to_string();
             let at = format!(" ({pos})");

@@ -48,32 +48,33 @@
 //! plans: `compute()` gives values that are absent (`item()` is NaN), so a
 //! script that branches on computed numbers takes the `false` side there.
 //!
-//! # Under MPI: every rank evaluates the script (the interim design)
+//! # Under MPI: rank 0 evaluates, every rank executes
 //!
-//! DESIGN.md says that rank 0 evaluates a script and broadcasts each plan to
-//! the other ranks ([`crate::session::broadcast_plan`] sends one). Until
-//! scripts are driven that way, every rank evaluates the same script, as a
-//! Rust program using the library does (plain SPMD): scripts are
-//! deterministic (the same files, the same random numbers by seed, no access
-//! to the rank), so every rank builds the same plans in the same order, and
-//! only rank 0 prints. Every computation, persist and write goes through one
-//! function, `Runtime::execute` in `src/script/runtime.rs`; moving to rank 0
-//! as the only evaluator changes that function (rank 0 sends the job, the
-//! other ranks run a loop receiving jobs instead of evaluating the script)
-//! and nothing else.
+//! As DESIGN.md says, rank 0 alone reads and evaluates a script (an
+//! [`Interpreter`]); the other ranks wait in [`follow`] for the work rank 0
+//! sends ([`lead`]): the plan of each computation (sent by the session's
+//! lead hook, so that library calls that compute bring every rank along),
+//! each `persist` (every rank keeps its own chunks, which later plans name
+//! by id), and each write or plot whole. Only rank 0 opens files to plan;
+//! the other ranks open what the plans read. Waiting ranks sleep between
+//! polls instead of spinning.
 //!
-//! Errors reach every rank: a script error is met by every rank alike, a
-//! failing computation fails on every rank with the same error (the
-//! session's errors are collective), each job starts with a check that no
-//! rank has failed (so a rank that fails alone stops the others at their
-//! next job instead of leaving them waiting), and at the end the ranks agree
-//! on the outcome. Every rank then exits non-zero; the error is printed once
-//! (by rank 0, or by the rank that failed alone).
+//! Errors reach every rank: a script error is rank 0's alone (the others
+//! were only waiting), a failing computation fails on every rank with the
+//! same error (the session's errors are collective), and at the end rank 0
+//! tells the others whether the script failed. Every rank then exits
+//! non-zero; rank 0 prints the error once.
+//!
+//! The same interpreter serves `chunkwise shell` and `chunkwise serve`,
+//! where it lives across commands ([`Interpreter::eval`],
+//! [`Interpreter::show`]) and a cancel flag stops both the script and its
+//! computation on every rank ([`Interpreter::set_cancel`]).
 
 mod bind;
 mod convert;
 mod error;
 mod registry;
+pub mod lead;
 mod runtime;
 pub mod values;
 
@@ -87,6 +88,8 @@ use rhai::{Dynamic, OptimizationLevel, Scope};
 use std::io::Write;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// What [`run`] does with the script's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,8 +212,9 @@ impl Script {
     }
 }
 
-/// Read the script at `path` and [`run`] it. A script that cannot be read is
-/// an error like any other (every rank fails, rank 0 prints it).
+/// Read the script at `path` and [`run`] it. Rank 0 alone reads it; a
+/// script that cannot be read is an error like any other (every rank
+/// fails, rank 0 prints it).
 ///
 /// # Collective
 /// As [`run`].
@@ -221,12 +225,13 @@ pub fn run_file(
     session: Rc<Session>,
     out: Box<dyn Write>,
 ) -> std::result::Result<(), ScriptError> {
+    if session.comm().rank() != 0 {
+        return follow(&session);
+    }
     match Script::read(path) {
         Ok(script) => run(&script, vars, mode, session, out),
-        Err(e) => {
-            let rt = runtime::Runtime::new(session, mode, out);
-            rt.finish(Err(ScriptError::new("", e.to_string())))
-        }
+        Err(e) => Interpreter::new(session, mode, out)
+            .finish(Err(ScriptError::new("", e.to_string()))),
     }
 }
 
@@ -234,9 +239,10 @@ pub fn run_file(
 /// ranks of `session`; rank 0 writes the output to `out`.
 ///
 /// # Collective
-/// Call on every rank with the same script and variables (see the module
-/// documentation). Every rank returns `Ok`, or every rank an error (those
-/// that need not print it are [quiet](ScriptError::is_quiet)).
+/// Call on every rank: rank 0 evaluates the script, the others wait for
+/// the work it sends ([`follow`]); the arguments matter on rank 0 only.
+/// Every rank returns `Ok`, or every rank an error (those that need not
+/// print it are [quiet](ScriptError::is_quiet)).
 pub fn run(
     script: &Script,
     vars: &[(String, SetValue)],
@@ -244,31 +250,190 @@ pub fn run(
     session: Rc<Session>,
     out: Box<dyn Write>,
 ) -> std::result::Result<(), ScriptError> {
-    let rt = Rc::new(runtime::Runtime::new(session, mode, out));
-    let (mut engine, usages) = bind::engine(&rt);
-    engine.set_optimization_level(OptimizationLevel::None);
-    if let Some(dir) = &script.dir {
-        engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
-            dir.clone(),
-        ));
+    if session.comm().rank() != 0 {
+        return follow(&session);
     }
-    let evaluate = || {
-        let ast = engine
-            .compile(&script.text)
-            .map_err(|e| ScriptError::from_eval(&e.into(), &script.name, &script.text, &usages))?;
-        let mut scope = Scope::new();
-        for (name, value) in vars {
-            scope.push_dynamic(name.as_str(), value.to_dynamic());
+    let mut it = Interpreter::new(session, mode, out);
+    if let Some(dir) = &script.dir {
+        it.set_dir(dir);
+    }
+    it.define(vars);
+    let result = it.eval(&script.name, &script.text).map(|_| ());
+    it.finish(result)
+}
+
+/// The ranks other than 0: do the work rank 0 sends until it ends the
+/// session (see [`lead`]). A quiet error if rank 0 said it failed.
+///
+/// # Collective
+/// With an [`Interpreter`] on rank 0.
+///
+/// # Errors
+/// As for [`run`].
+pub fn follow(session: &Session) -> std::result::Result<(), ScriptError> {
+    match lead::follow(session) {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(ScriptError::new("", "rank 0 failed").quietly()),
+        Err(e) => Err(ScriptError::new("", e.to_string())),
+    }
+}
+
+/// Rank 0's interpreter: a Rhai engine bound to the session, and the
+/// variables of everything evaluated so far (a shell's or a served
+/// session's state). While it lives, every computation of the session is
+/// sent to the other ranks (the session's lead hook); [`finish`](Self::finish)
+/// (or dropping it) ends their [`follow`] loop.
+pub struct Interpreter {
+    rt: Rc<runtime::Runtime>,
+    engine: rhai::Engine,
+    usages: registry::Usages,
+    scope: Scope<'static>,
+    finished: bool,
+}
+
+impl Interpreter {
+    /// An interpreter on rank 0 of `session`, printing to `out`.
+    pub fn new(session: Rc<Session>, mode: Mode, out: Box<dyn Write>) -> Interpreter {
+        if session.comm().size() > 1 {
+            session.set_lead(Some(Rc::new(|s: &Session, e: &crate::expr::Expr, gather| {
+                lead::send_compute(s, e, gather)
+            })));
         }
-        engine
-            .run_ast_with_scope(&mut scope, &ast)
-            .map_err(|e| ScriptError::from_eval(&e, &script.name, &script.text, &usages))
-    };
-    // A bug that panics still ends in the agreement below, so that the other
-    // ranks stop too; the panic hook has reported it.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(evaluate))
-        .unwrap_or_else(|p| Err(ScriptError::new(&script.name, panic_text(&*p)).quietly()));
-    rt.finish(result)
+        let rt = Rc::new(runtime::Runtime::new(session, mode, out));
+        let (mut engine, usages) = bind::engine(&rt);
+        engine.set_optimization_level(OptimizationLevel::None);
+        Interpreter {
+            rt,
+            engine,
+            usages,
+            scope: Scope::new(),
+            finished: false,
+        }
+    }
+
+    /// Find modules a script `import`s in `dir`.
+    pub fn set_dir(&mut self, dir: &Path) {
+        self.engine
+            .set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(
+                dir.to_path_buf(),
+            ));
+    }
+
+    /// Define `vars` (`--set name=value`).
+    pub fn define(&mut self, vars: &[(String, SetValue)]) {
+        for (name, value) in vars {
+            self.scope.push_dynamic(name.as_str(), value.to_dynamic());
+        }
+    }
+
+    /// Stop evaluating (and computing) when `flag` is set: the script fails
+    /// with "cancelled" at its next step, a computation at its next wave on
+    /// every rank.
+    pub fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
+        self.rt.session().set_cancel(Some(flag.clone()));
+        self.engine.on_progress(move |_| {
+            flag.load(Ordering::Relaxed)
+                .then(|| Dynamic::from("cancelled".to_string()))
+        });
+    }
+
+    /// Where printed output goes from now on; the previous writer.
+    pub fn set_output(&self, out: Box<dyn Write>) -> Box<dyn Write> {
+        self.rt.set_output(out)
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Session {
+        self.rt.session()
+    }
+
+    /// Evaluate `code` (named `name` in messages) with the variables defined
+    /// so far; the value of its last expression.
+    ///
+    /// # Errors
+    /// The script's error, with its line and what was expected.
+    pub fn eval(&mut self, name: &str, code: &str) -> std::result::Result<Dynamic, ScriptError> {
+        let (engine, usages, scope) = (&self.engine, &self.usages, &mut self.scope);
+        let evaluate = || {
+            let ast = engine
+                .compile(code)
+                .map_err(|e| ScriptError::from_eval(&e.into(), name, code, usages))?;
+            engine
+                .eval_ast_with_scope::<Dynamic>(scope, &ast)
+                .map_err(|e| ScriptError::from_eval(&e, name, code, usages))
+        };
+        // A bug that panics is this command's error; the session goes on.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(evaluate))
+            .unwrap_or_else(|p| Err(ScriptError::new(name, panic_text(&*p))))
+    }
+
+    /// How a shell shows `value`, the value of a command: what `print`
+    /// shows (with the values of a small result); `None` for `()`.
+    ///
+    /// # Errors
+    /// Computing the values failed.
+    pub fn show(&mut self, value: Dynamic) -> std::result::Result<Option<String>, ScriptError> {
+        if value.is_unit() {
+            return Ok(None);
+        }
+        let shown = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let previous = self.rt.set_output(Box::new(Shared(shown.clone())));
+        self.scope.push_dynamic("__shown__", value);
+        let result = self.eval("(value)", "print(__shown__)");
+        let _ = self.scope.remove::<Dynamic>("__shown__");
+        self.rt.set_output(previous);
+        let _ = result?;
+        let text = String::from_utf8_lossy(&shown.borrow()).trim_end().to_string();
+        Ok(Some(text))
+    }
+
+    /// Every rank's host, memory and tasks run.
+    ///
+    /// # Errors
+    /// A communication failure.
+    pub fn report(&self) -> Result<Vec<lead::RankReport>> {
+        lead::report(self.rt.session())
+    }
+
+    /// End the session for the other ranks with `result`, which is
+    /// returned (an error also ends the other ranks with an error).
+    pub fn finish(
+        mut self,
+        result: std::result::Result<(), ScriptError>,
+    ) -> std::result::Result<(), ScriptError> {
+        self.finished = true;
+        let session = self.rt.session();
+        session.set_lead(None);
+        session.set_cancel(None);
+        match lead::end(session, result.is_err()) {
+            Ok(()) => result,
+            Err(e) => result.and(Err(ScriptError::new("", e.to_string()))),
+        }
+    }
+}
+
+impl Drop for Interpreter {
+    fn drop(&mut self) {
+        if !self.finished {
+            let session = self.rt.session();
+            session.set_lead(None);
+            session.set_cancel(None);
+            let _ = lead::end(session, true);
+        }
+    }
+}
+
+/// A writer into shared bytes (to capture what `print` shows).
+struct Shared(Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A panic's message, as well as it can be told.

@@ -2,15 +2,14 @@
 //! rank 0's output, and [`Runtime::execute`], the one function through which
 //! every value a script computes, persists or writes goes.
 
-use super::convert::{Failure, Res};
-use super::error::ScriptError;
-use super::Mode;
+use super::convert::Res;
+use super::{lead, Mode};
 use crate::array::Array;
 use crate::dataset::{DataArray, Dataset, WriteOptions, ZarrWriteOptions};
 use crate::error::{Error, Result};
 use crate::kernel::Chunk;
 use crate::session::Session;
-use rhai::{Dynamic, EvalAltResult, NativeCallContext, Position};
+use rhai::{NativeCallContext, Position};
 use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::rc::Rc;
@@ -68,30 +67,23 @@ pub(crate) enum Outcome {
     Written,
 }
 
-/// The state every binding shares.
+/// The state every binding shares. It lives on rank 0 only: rank 0
+/// evaluates scripts, the other ranks run [`super::lead::follow`].
 pub(crate) struct Runtime {
     session: Rc<Session>,
     mode: Mode,
     out: RefCell<Box<dyn Write>>,
-    /// Only rank 0 writes (every rank evaluates the script).
-    root: bool,
     /// Jobs explained so far.
     explained: Cell<usize>,
-    /// Another rank failed: this one stopped at a job, and does not take part
-    /// in the final agreement.
-    stopped: Cell<bool>,
 }
 
 impl Runtime {
     pub(crate) fn new(session: Rc<Session>, mode: Mode, out: Box<dyn Write>) -> Runtime {
-        let root = session.comm().rank() == 0;
         Runtime {
             session,
             mode,
             out: RefCell::new(out),
-            root,
             explained: Cell::new(0),
-            stopped: Cell::new(false),
         }
     }
 
@@ -99,17 +91,22 @@ impl Runtime {
         &self.session
     }
 
-    /// Print a line of the script's output (rank 0, `run` only: `explain`
-    /// shows plans alone).
+    /// Where the script's output goes from now on; the previous writer.
+    pub(crate) fn set_output(&self, out: Box<dyn Write>) -> Box<dyn Write> {
+        std::mem::replace(&mut *self.out.borrow_mut(), out)
+    }
+
+    /// Print a line of the script's output (`run` only: `explain` shows
+    /// plans alone).
     pub(crate) fn print(&self, text: &str) {
-        if self.root && self.mode == Mode::Run {
+        if self.mode == Mode::Run {
             self.write(text);
         }
     }
 
-    /// The script's `debug` output, on rank 0's standard error.
+    /// The script's `debug` output, on standard error.
     pub(crate) fn debug(&self, text: &str, pos: Position) {
-        if self.root && self.mode == Mode::Run {
+        if self.mode == Mode::Run {
             let line = pos
                 .line()
                 .map(|l| format!("[line {l}] "))
@@ -127,20 +124,12 @@ impl Runtime {
     /// Do `job` for the script: compute, persist or write a value, or, in
     /// explain mode, print its plan instead.
     ///
-    /// This is the one place where a script's work reaches the session. Every
-    /// rank evaluates the script (see the module documentation), so every
-    /// rank calls this with the same job in the same order, as the session's
-    /// collective functions require. When rank 0 alone evaluates scripts and
-    /// broadcasts plans ([`crate::session::broadcast_plan`]), this function is
-    /// where rank 0 sends the job and the other ranks, waiting in a loop for
-    /// jobs instead of evaluating the script, receive and run it.
-    ///
-    /// # Collective
-    /// Call on every rank, in the same order. It starts by agreeing that no
-    /// rank has failed: a rank whose script failed alone (a file its node
-    /// cannot read) makes the others stop here instead of waiting for it.
+    /// This is the one place where a script's work reaches the session, and
+    /// where the other ranks are brought along (see [`super::lead`]): a
+    /// computation's plan is sent by the session's lead hook; a persist or a
+    /// write is sent whole, and then done with the hook off, since every
+    /// rank does the same steps.
     pub(crate) fn execute(&self, job: Job<'_>, site: &Site, subject: &str) -> Res<Outcome> {
-        self.step()?;
         let s = &*self.session;
         let done = match (self.mode, job) {
             (Mode::Explain, job) => self.explain(&job, site, subject).map(|()| match job {
@@ -149,7 +138,12 @@ impl Runtime {
                 Job::Write { .. } => Outcome::Written,
             }),
             (Mode::Run, Job::Compute(a)) => a.compute_with(s).map(|c| Outcome::Computed(Some(c))),
-            (Mode::Run, Job::Persist(a)) => a.persist_with(s).map(Outcome::Persisted),
+            (Mode::Run, Job::Persist(a)) => a
+                .expr()
+                .and_then(|e| lead::plan_bytes(s, e))
+                .and_then(|plan| lead::send(s, lead::Work::Persist { plan }))
+                .and_then(|()| s.without_lead(|| a.persist_with(s)))
+                .map(Outcome::Persisted),
             (
                 Mode::Run,
                 Job::Write {
@@ -157,21 +151,48 @@ impl Runtime {
                     path,
                     format,
                 },
-            ) => match (target, format) {
-                (Target::DataArray(d), Format::NetCdf(o)) => d.to_netcdf_with(s, path, o),
-                (Target::Dataset(d), Format::NetCdf(o)) => d.to_netcdf_with(s, path, o),
-                (Target::DataArray(d), Format::Zarr(o)) => d.to_zarr_with(s, path, o),
-                (Target::Dataset(d), Format::Zarr(o)) => d.to_zarr_with(s, path, o),
-                (Target::DataArray(d), Format::Png(o)) => {
-                    crate::plot::plot_with(s, d, std::path::Path::new(path), o)
-                }
-                (Target::Dataset(_), Format::Png(_)) => Err(Error::Plan(
-                    "plot draws a DataArray; pick a variable first (`plot(ds.air, ...)`)".into(),
-                )),
-            }
-            .map(|()| Outcome::Written),
+            ) => self.write_out(target, path, format).map(|()| Outcome::Written),
         };
         done.map_err(super::convert::fail)
+    }
+
+    /// A write or plot, sent to the other ranks and done by all.
+    fn write_out(&self, target: Target<'_>, path: &str, format: &Format) -> Result<()> {
+        let s = &*self.session;
+        if let (Target::Dataset(_), Format::Png(_)) = (&target, format) {
+            return Err(Error::Plan(
+                "plot draws a DataArray; pick a variable first (`plot(ds.air, ...)`)".into(),
+            ));
+        }
+        if s.comm().size() > 1 {
+            let wire_target = match &target {
+                Target::DataArray(d) => lead::wire_data_array(s, d)?,
+                Target::Dataset(d) => lead::wire_dataset(s, d)?,
+            };
+            let wire_format = match format {
+                Format::NetCdf(o) => lead::WireFormat::NetCdf(o.clone()),
+                Format::Zarr(o) => lead::WireFormat::Zarr(o.clone()),
+                Format::Png(o) => lead::WireFormat::Png(o.clone()),
+            };
+            lead::send(
+                s,
+                lead::Work::Write {
+                    target: wire_target,
+                    path: path.to_string(),
+                    format: wire_format,
+                },
+            )?;
+        }
+        s.without_lead(|| match (target, format) {
+            (Target::DataArray(d), Format::NetCdf(o)) => d.to_netcdf_with(s, path, o),
+            (Target::Dataset(d), Format::NetCdf(o)) => d.to_netcdf_with(s, path, o),
+            (Target::DataArray(d), Format::Zarr(o)) => d.to_zarr_with(s, path, o),
+            (Target::Dataset(d), Format::Zarr(o)) => d.to_zarr_with(s, path, o),
+            (Target::DataArray(d), Format::Png(o)) => {
+                crate::plot::plot_with(s, d, std::path::Path::new(path), o)
+            }
+            (Target::Dataset(_), Format::Png(_)) => Ok(()),
+        })
     }
 
     /// Print the plan of `job` (rank 0).
@@ -204,89 +225,8 @@ impl Runtime {
                 }
             }
         }
-        if self.root {
-            self.write(text.trim_end());
-            self.write("");
-        }
+        self.write(text.trim_end());
+        self.write("");
         Ok(())
     }
-
-    /// Collective: go on only if no rank has failed.
-    fn step(&self) -> Res<()> {
-        match self.exchange(None) {
-            Ok(None) => Ok(()),
-            Ok(Some(all)) => {
-                self.stopped.set(true);
-                let (r, msg) = all
-                    .iter()
-                    .enumerate()
-                    .find_map(|(r, m)| m.as_ref().map(|m| (r, m.clone())))
-                    .unwrap_or((0, "a rank failed without a message".into()));
-                Err(remote(Error::Plan(format!("rank {r} failed: {msg}"))))
-            }
-            Err(e) => Err(super::convert::fail(e)),
-        }
-    }
-
-    /// Collective: every rank's failure, if any rank failed (`None` when all
-    /// are well). Cheap when all are well: one reduction.
-    fn exchange(&self, mine: Option<String>) -> Result<Option<Vec<Option<String>>>> {
-        let comm = self.session.comm();
-        if !comm.any(mine.is_some())? {
-            return Ok(None);
-        }
-        let bytes = match &mine {
-            Some(m) => [&[1u8][..], m.as_bytes()].concat(),
-            None => Vec::new(),
-        };
-        let all = comm.all_gather_bytes(&bytes)?;
-        Ok(Some(
-            all.into_iter()
-                .map(|b| {
-                    b.split_first()
-                        .map(|(_, m)| String::from_utf8_lossy(m).into_owned())
-                })
-                .collect(),
-        ))
-    }
-
-    /// Collective: the end of a script on this rank. The ranks agree on the
-    /// outcome, so that every rank fails if one did, and decide which of them
-    /// print the error (see [`ScriptError::is_quiet`]).
-    pub(crate) fn finish(
-        &self,
-        result: std::result::Result<(), ScriptError>,
-    ) -> std::result::Result<(), ScriptError> {
-        if self.stopped.get() {
-            return result;
-        }
-        let mine = result.as_ref().err().map(|e| e.to_string());
-        let all = match self.exchange(mine.clone()) {
-            Ok(None) => return result,
-            Ok(Some(all)) => all,
-            Err(e) => return Err(ScriptError::new("", e.to_string())),
-        };
-        let rank = self.session.comm().rank();
-        match result {
-            Err(e) => {
-                let said_below = all[..rank.min(all.len())]
-                    .iter()
-                    .any(|m| m.is_some() && *m == mine);
-                Err(if said_below { e.quietly() } else { e })
-            }
-            Ok(()) => {
-                let (r, msg) = all
-                    .iter()
-                    .enumerate()
-                    .find_map(|(r, m)| m.as_ref().map(|m| (r, m.as_str())))
-                    .unwrap_or((0, "a rank failed without a message"));
-                Err(ScriptError::new("", format!("rank {r} failed: {msg}")).quietly())
-            }
-        }
-    }
-}
-
-/// Another rank's failure, as a script error.
-fn remote(e: Error) -> Box<EvalAltResult> {
-    EvalAltResult::ErrorRuntime(Dynamic::from(Failure::Remote(e)), Position::NONE).into()
 }

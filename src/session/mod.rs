@@ -8,7 +8,8 @@ pub mod topology;
 use crate::comm::{Comm, LocalComm};
 use crate::error::{Error, Result};
 use crate::exec::{self, ExecOptions, ExecStats};
-use crate::expr::{wire, Expr};
+use crate::expr::wire::{self, StoredChunks};
+use crate::expr::Expr;
 use crate::kernel::source::SourceSpec;
 use crate::kernel::structure::{self, Piece};
 use crate::kernel::Chunk;
@@ -18,6 +19,8 @@ use crate::optimize::{self, Optimized};
 use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Weak};
 
 /// Collective: whether any rank failed. `Ok` on every rank, or the same
 /// error on every rank (the lowest failing rank's, naming it when there are several ranks).
@@ -154,6 +157,15 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
     Some((v * mult) as u64)
 }
 
+/// This process's resident memory (`VmRSS` of `/proc/self/status`), if the
+/// system reports it.
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 fn physical_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
@@ -172,7 +184,26 @@ pub struct Session {
     /// Rank 0 draws a progress bar: `CHUNKWISE_PROGRESS=1` or `0`, else when
     /// standard error is a terminal.
     progress: bool,
+    /// Rank 0 stops computations when this is set (see [`ExecOptions::cancel`]).
+    cancel: RefCell<Option<Arc<AtomicBool>>>,
+    /// Rank 0 reports progress here (see [`exec::Observer`]).
+    observer: RefCell<Option<exec::Observer>>,
+    /// See [`Session::set_lead`].
+    lead: RefCell<Option<LeadHook>>,
+    /// Persisted arrays by id, in the order they were persisted (the same on
+    /// every rank, since persisting is collective).
+    persisted: RefCell<Vec<(u64, Weak<StoredChunks>)>>,
+    next_persisted: std::cell::Cell<u64>,
+    /// Tasks this rank has run in this session.
+    tasks_run: std::cell::Cell<u64>,
 }
+
+/// What rank 0 calls before each collective computation when it alone
+/// evaluates a script: it sends the other ranks the plan (the expression,
+/// and whether every rank gets the whole result) so they run it too. See
+/// [`Session::set_lead`].
+pub type LeadHook = Rc<dyn Fn(&Session, &Expr, bool) -> Result<()>>;
+
 
 /// A plan ready to run, and how it was made.
 pub struct Planned {
@@ -208,6 +239,12 @@ impl Session {
             pool,
             comm,
             progress,
+            cancel: RefCell::new(None),
+            observer: RefCell::new(None),
+            lead: RefCell::new(None),
+            persisted: RefCell::new(Vec::new()),
+            next_persisted: std::cell::Cell::new(1),
+            tasks_run: std::cell::Cell::new(0),
         })
     }
 
@@ -234,6 +271,90 @@ impl Session {
         &*self.comm
     }
 
+    /// The flag with which rank 0 stops running computations on every rank
+    /// (they fail with [`Error::Cancelled`]); `None` for none.
+    pub fn set_cancel(&self, flag: Option<Arc<AtomicBool>>) {
+        *self.cancel.borrow_mut() = flag;
+    }
+
+    /// Where rank 0 reports the progress of computations; `None` for nowhere.
+    pub fn set_observer(&self, observer: Option<exec::Observer>) {
+        *self.observer.borrow_mut() = observer;
+    }
+
+    /// Rank 0 alone evaluates a script and the other ranks wait for work
+    /// (`chunkwise run`, `shell`, `serve`): `hook` is called before every
+    /// collective computation of this session (see [`LeadHook`]) to send the
+    /// plan, so that library calls that compute (a merge's conflict check,
+    /// say) bring the other ranks along. `None` to stop.
+    pub fn set_lead(&self, hook: Option<LeadHook>) {
+        *self.lead.borrow_mut() = hook;
+    }
+
+    /// Run `f` with the lead hook off: for work that every rank does alike
+    /// (a write that rank 0 has sent as a whole).
+    pub fn without_lead<T>(&self, f: impl FnOnce() -> T) -> T {
+        let hook = self.lead.borrow_mut().take();
+        let out = f();
+        *self.lead.borrow_mut() = hook;
+        out
+    }
+
+    fn lead(&self, e: &Expr, gather: bool) -> Result<()> {
+        let hook = self.lead.borrow().clone();
+        match hook {
+            Some(h) => h(self, e, gather),
+            None => Ok(()),
+        }
+    }
+
+    /// Tasks this rank has run in this session.
+    pub fn tasks_run(&self) -> u64 {
+        self.tasks_run.get()
+    }
+
+    /// Record persisted chunks; their id, the same on every rank.
+    pub fn register_persisted(&self, chunks: &Arc<StoredChunks>) -> u64 {
+        let id = self.next_persisted.get();
+        self.next_persisted.set(id + 1);
+        self.persisted
+            .borrow_mut()
+            .push((id, Arc::downgrade(chunks)));
+        id
+    }
+
+    /// The id of persisted chunks, if this session persisted them.
+    pub fn persisted_id(&self, chunks: &Arc<StoredChunks>) -> Option<u64> {
+        let p = Arc::as_ptr(chunks);
+        self.persisted
+            .borrow()
+            .iter()
+            .find(|(_, w)| std::ptr::eq(w.as_ptr(), p))
+            .map(|(id, _)| *id)
+    }
+
+    /// This rank's chunks of the persisted array `id`, if they are still held.
+    pub fn persisted(&self, id: u64) -> Option<Arc<StoredChunks>> {
+        self.persisted
+            .borrow()
+            .iter()
+            .find(|(i, _)| *i == id)
+            .and_then(|(_, w)| w.upgrade())
+    }
+
+    /// The ids of persisted arrays no longer held on this rank, forgotten.
+    pub fn take_released(&self) -> Vec<u64> {
+        let mut gone = Vec::new();
+        self.persisted.borrow_mut().retain(|(id, w)| {
+            let live = w.strong_count() > 0;
+            if !live {
+                gone.push(*id);
+            }
+            live
+        });
+        gone
+    }
+
     /// Make this the session that [`global`] returns on this thread (what
     /// `Array::compute` uses). The binary installs one over MPI at start-up.
     pub fn install(self) -> Rc<Session> {
@@ -251,6 +372,7 @@ impl Session {
 
     /// Run the plan and return its output chunks in C order.
     pub fn compute_chunks(&self, e: &Expr) -> Result<(Vec<Chunk>, ExecStats)> {
+        self.lead(e, true)?;
         let planned = self.plan(e)?;
         let (chunks, stats) = self.run_planned(&planned, true)?;
         let n = planned
@@ -277,6 +399,7 @@ impl Session {
     /// Call on every rank with the same expression; errors are collective (every
     /// rank returns the same one).
     pub fn compute_owned(&self, e: &Expr) -> Result<Vec<(usize, Chunk)>> {
+        self.lead(e, false)?;
         let planned = self.plan(e)?;
         Ok(self.run_planned(&planned, false)?.0)
     }
@@ -294,6 +417,8 @@ impl Session {
             shuffle_seed: self.config.shuffle_seed,
             progress: self.progress,
             gather_outputs: gather,
+            cancel: self.cancel.borrow().clone(),
+            observer: self.observer.borrow().clone(),
         };
         let (mut outputs, stats) = exec::execute(
             &planned.lowered.graph,
@@ -302,6 +427,8 @@ impl Session {
             &*self.comm,
             &opts,
         )?;
+        self.tasks_run
+            .set(self.tasks_run.get() + stats.tasks_run as u64);
         let mut chunks = outputs.remove(&planned.lowered.output).unwrap_or_default();
         chunks.sort_unstable_by_key(|(c, _)| *c);
         let chunks = chunks

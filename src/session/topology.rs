@@ -307,6 +307,11 @@ fn pool_facts(node: &NodeInfo) -> String {
     text
 }
 
+/// This node's host name (from the kernel).
+pub fn hostname() -> String {
+    hostname_from_kernel()
+}
+
 fn hostname_from_kernel() -> String {
     let path = Path::new("/proc/sys/kernel/hostname");
     match std::fs::read_to_string(path) {
