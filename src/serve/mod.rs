@@ -6,20 +6,31 @@
 //! Every request needs the session's token, as `Authorization: Bearer TOKEN`
 //! (or, for the dashboard in a browser, `?token=TOKEN` once, which sets a
 //! cookie). Without it, or with a wrong one, the answer is `401` and nothing
-//! else.
+//! else: `{"error": "missing or wrong token"}`, or for `GET /` a fixed page
+//! saying so. The token is printed once at start and saved, readable by you
+//! only, in `--token-file` ([`token`]).
+//!
+//! JSON answers have `Content-Type: application/json`; a refused request gets
+//! `{"error": "..."}` saying what was wrong: `400` (a body that is not
+//! `{"code": "..."}` JSON, a bad `wait`), `404` (unknown path or job), `405`
+//! (wrong method), `413` (a body over 1 MiB), `503` (shutting down).
 //!
 //! * `GET /api/status`: [`hub::SessionStatus`] (ranks, memory per rank, what
 //!   is running with its plan and progress by shard, job counts).
 //! * `POST /api/jobs` with `{"code": "..."}`: queue a script; `202` with
 //!   `{"id": N}`.
 //! * `GET /api/jobs/N[?wait=SECONDS]`: [`hub::JobRecord`] (state, output,
-//!   value, error), after waiting up to `wait` seconds for the job to end.
+//!   value, error), after waiting up to `wait` seconds (at most 60) for the
+//!   job to end.
 //! * `POST /api/cancel`: stop the running job on every rank and drop the
 //!   queued ones; `{"cancelled": [ids]}`.
-//! * `POST /api/shutdown`: end the session (every rank exits).
-//! * `GET /`: the dashboard.
+//! * `POST /api/shutdown`: end the session (every rank exits); `{"shutdown":
+//!   true}`.
+//! * `GET /`: the dashboard ([`http`]): one page polling `/api/status`.
 
+pub mod http;
 pub mod hub;
+pub mod token;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
