@@ -1,11 +1,18 @@
 //! Rank 0's HTTP server in `chunkwise serve`: the JSON API and the dashboard
-//! (documented in [`super`]), behind the session's [token](super::token).
+//! (documented in [`super`]), behind the session's token ([`super::token`]).
 //!
-//! [`start`] binds, starts a few worker threads and returns a [`Server`];
-//! the workers only talk to the [`Hub`] (never MPI), so a long poll
-//! (`GET /api/jobs/N?wait=S`) holds one worker and the others go on
-//! answering. [`banner`] is the text `chunkwise serve` prints once at start:
-//! the dashboard's URL and the `ssh` tunnel that reaches it from a laptop.
+//! [`start`] binds, starts the accepting thread and returns a [`Server`].
+//! Each connection gets a thread of its own and one request (the answer
+//! says `Connection: close`), up to 64 at once; these threads only talk to
+//! the [`Hub`] (never MPI), so a long poll (`GET /api/jobs/N?wait=S`) holds
+//! one thread and the others go on answering, and a browser's idle
+//! keep-alive connection holds none. [`banner`] is the text `chunkwise
+//! serve` prints once at start: the dashboard's URL and the `ssh` tunnel
+//! that reaches it from a laptop.
+//!
+//! (Not tiny_http: its connection pool keeps a thread per open connection
+//! and can leave a new connection queued behind idle keep-alive ones until
+//! one closes, which `tests/serve_http.rs` hit as a 60 s hang.)
 //!
 //! Every request is checked for the token before anything else, so a request
 //! without it learns nothing (not even which paths exist): the answer is
