@@ -187,6 +187,9 @@ pub fn split_args(s: &str) -> std::result::Result<Vec<String>, String> {
 /// [`stop`](Job::stop) to end it cleanly.
 pub struct Job {
     child: Option<Child>,
+    /// Ends the job if this process dies without stopping it (a closed
+    /// terminal's SIGHUP, a kill): see [`watchdog`].
+    watchdog: Option<Child>,
     dir: PathBuf,
     address: String,
     token: String,
@@ -247,8 +250,10 @@ impl Job {
                 )));
             }
         };
+        let watchdog = watchdog(child.id(), &dir);
         let mut job = Job {
             child: Some(child),
+            watchdog,
             dir,
             address: String::new(),
             token: String::new(),
@@ -371,7 +376,7 @@ impl Job {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = Command::new("kill")
-            .arg("-TERM")
+            .args(["-TERM", "--"])
             .arg(format!("-{}", child.id()))
             .stderr(Stdio::null())
             .status();
@@ -393,8 +398,38 @@ impl Drop for Job {
         if self.child.is_some() {
             self.wait_or_kill(Duration::ZERO);
         }
+        if let Some(mut w) = self.watchdog.take() {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A process that ends the job's process group (`pgid`) once this process
+/// is gone (and removes `dir`), in case it dies without stopping the job (SIGHUP when its
+/// terminal closes, SIGKILL): the job must not hold the allocation's nodes
+/// with nobody attached. It checks once a second and exits with the job;
+/// [`Job`] ends it otherwise. `None` if it cannot be started (the job then
+/// only ends with this process's cleanup).
+fn watchdog(pgid: u32, dir: &Path) -> Option<Child> {
+    // dash's kill takes no `--`; "-PGID" after the signal is a group.
+    let script = "while kill -0 \"$0\" 2>/dev/null && kill -0 \"-$1\" 2>/dev/null; do \
+                  sleep 1; done; \
+                  kill -TERM \"-$1\" 2>/dev/null && sleep 5 && kill -KILL \"-$1\" 2>/dev/null; \
+                  if ! kill -0 \"$0\" 2>/dev/null; then rm -rf \"$2\"; fi";
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(std::process::id().to_string())
+        .arg(pgid.to_string())
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .ok()
 }
 
 /// A fresh directory readable by you only: `~/.chunkwise/shell-PID-N`, or

@@ -133,6 +133,9 @@ static HANDLER: OnceLock<bool> = OnceLock::new();
 /// Catch Ctrl-C (once per process): it then sets the returned flag instead of
 /// ending the process. `None` if it cannot be caught (another handler was
 /// installed first).
+///
+/// Call it after [`Reader::new`]: rustyline's editor takes over SIGINT when
+/// it is created (it needs none itself: at the prompt, Ctrl-C is a key).
 pub fn catch_interrupts() -> Option<&'static AtomicBool> {
     let ok = *HANDLER
         .get_or_init(|| ctrlc::set_handler(|| INTERRUPT.store(true, Ordering::SeqCst)).is_ok());
@@ -147,10 +150,15 @@ pub fn catch_interrupts() -> Option<&'static AtomicBool> {
 ///
 /// Call it before MPI is initialised: this process is not part of the job.
 pub fn run_client(args: &ShellArgs) -> Result<i32> {
+    // The reader before Ctrl-C is caught (see catch_interrupts).
+    let mut reader = match &args.command {
+        Some(_) => None,
+        None => Some(Reader::new(args.history_path())?),
+    };
     let interrupt = catch_interrupts();
     if let Some(addr) = &args.connect {
         let client = Client::connect(addr, token(args)?)?;
-        return session(&client, args, interrupt);
+        return session(&client, args, reader.as_mut(), interrupt);
     }
     let Some(ranks) = args.ranks else {
         return Err(Error::Plan(
@@ -209,7 +217,7 @@ pub fn run_client(args: &ShellArgs) -> Result<i32> {
             return Err(Error::Io(msg));
         }
     };
-    let result = session(&client, args, interrupt);
+    let result = session(&client, args, reader.as_mut(), interrupt);
     let stopped = job.stop(Some(&client));
     match (result, stopped) {
         (Ok(code), Ok(())) => Ok(code),
@@ -256,11 +264,17 @@ fn token(args: &ShellArgs) -> Result<String> {
     Ok(t)
 }
 
-/// `-c CODE`, or the prompt.
-fn session(client: &Client, args: &ShellArgs, interrupt: Option<&AtomicBool>) -> Result<i32> {
+/// `-c CODE` (no `reader`), or the prompt.
+fn session(
+    client: &Client,
+    args: &ShellArgs,
+    reader: Option<&mut Reader>,
+    interrupt: Option<&AtomicBool>,
+) -> Result<i32> {
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    if let Some(code) = &args.command {
+    let (Some(reader), None) = (reader, &args.command) else {
+        let code = args.command.as_deref().unwrap_or("");
         return Ok(
             match run_command(client, code, &mut out, &mut err, interrupt)? {
                 Outcome::Done => 0,
@@ -268,8 +282,7 @@ fn session(client: &Client, args: &ShellArgs, interrupt: Option<&AtomicBool>) ->
                 Outcome::Cancelled => EXIT_INTERRUPTED,
             },
         );
-    }
-    let mut reader = Reader::new(args.history_path())?;
+    };
     if reader.interactive() {
         let ranks = client
             .status()
@@ -287,7 +300,7 @@ fn session(client: &Client, args: &ShellArgs, interrupt: Option<&AtomicBool>) ->
             client.address()
         );
     }
-    repl_with(client, &mut reader, &mut out, &mut err, interrupt)
+    repl_with(client, reader, &mut out, &mut err, interrupt)
 }
 
 /// How one command ended.
