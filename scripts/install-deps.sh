@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Install the system packages chunkwise builds against (MPI, parallel HDF5, hwloc,
 # libclang for bindgen, pkg-config, libudev, fontconfig's headers for the plots' text),
-# a font for that text (fontconfig, fonts-dejavu-core) and netcdf-bin (ncdump, which
-# the tests use to check the files chunkwise writes), idempotently. On a machine where
+# a font for that text (fontconfig, fonts-dejavu-core), netcdf-bin (ncdump, which
+# the tests use to check the files chunkwise writes), chromium (the tests load
+# `chunkwise serve`'s dashboard in headless Chromium) and bsdutils (`script`, with which
+# the tests run the shell in a pseudo-terminal), idempotently. On a machine where
 # we cannot install (not root, no apt), say exactly what is missing and exit
 # non-zero.
 set -euo pipefail
 
 # Debian/Ubuntu package names, one per capability.
 pkgs=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libhwloc-dev libudev-dev libclang-dev pkg-config
-      libfontconfig-dev fontconfig fonts-dejavu-core netcdf-bin)
+      libfontconfig-dev fontconfig fonts-dejavu-core netcdf-bin chromium bsdutils)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -37,5 +39,6 @@ On an HPC system, load the equivalent modules instead, for example:
   module load openmpi hdf5-parallel hwloc llvm fontconfig
 and make sure mpicc, pkg-config and libclang are on PATH / LIBCLANG_PATH, and that
 fontconfig finds at least one TrueType font (fc-list), which plots need for their text.
+Only the tests need chromium (the dashboard test; CHUNKWISE_SKIP_BROWSER=1 skips it).
 MSG
 exit 1

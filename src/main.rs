@@ -38,6 +38,16 @@ if it exists. For example:
   memory_limit = \"16GiB\"
   progress = false";
 
+const SERVE_HELP: &str = "\
+Examples:
+  mpirun -n 4 chunkwise serve                  # on 127.0.0.1:8787; prints the token and an ssh -L command
+  mpirun -n 4 chunkwise serve --bind 127.0.0.1:0 --token-file ~/.chunkwise/job.token
+  chunkwise shell --connect 127.0.0.1:8787     # a prompt on it
+  curl -H \"Authorization: Bearer $(cat ~/.chunkwise/token)\" localhost:8787/api/status
+
+API: GET /api/status; POST /api/jobs {\"code\": \"...\"}; GET /api/jobs/ID?wait=SECONDS;
+POST /api/cancel; POST /api/shutdown; GET / is the dashboard (open the URL it prints).";
+
 /// Chunked N-d arrays and labelled datasets on MPI: Dask's blocked algorithms
 /// and xarray's names as one SPMD program. Run directly for one rank, or under
 /// `mpirun -n N`.
@@ -75,6 +85,18 @@ enum Command {
     /// Print where the job runs: ranks, hosts, cores, CPU binding, MPI and
     /// HDF5 library versions (printed by rank 0).
     Info,
+    /// An interactive session: a prompt with line editing, history and
+    /// Ctrl-C. `-n N` starts an MPI job of N ranks and attaches to it;
+    /// `--connect` attaches to a running `serve`; without either, one rank
+    /// in this process (or, under `mpirun ... < commands`, rank 0 reads the
+    /// commands from its standard input).
+    #[command(after_help = chunkwise::shell::AFTER_HELP)]
+    Shell(chunkwise::shell::ShellArgs),
+    /// Serve the session over HTTP from rank 0 (run it under mpirun or
+    /// srun): a JSON API to submit scripts and fetch results, and a
+    /// dashboard; requests need the token it prints.
+    #[command(after_help = SERVE_HELP)]
+    Serve(chunkwise::serve::ServeArgs),
     /// Run the demo: the seed expression (x + x.T - x.mean(axis=0)).std() on a random
     /// array, and anomalies of a climate-shaped field, with timings and expected values.
     Demo(demo::DemoArgs),
@@ -104,7 +126,7 @@ fn set_arg(s: &str) -> Result<(String, SetValue), String> {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     // A bug that panics is one line, not a trace (a script run catches it and
     // still fails on every rank).
     std::panic::set_hook(Box::new(|info| {
@@ -112,6 +134,20 @@ fn main() -> std::process::ExitCode {
             format!("chunkwise: internal error (a bug in chunkwise, please report it): {info}\n");
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }));
+    // The shell's client is not part of the job it talks to: no MPI here.
+    let flags = global_flags(&cli_flags(&cli));
+    if let Command::Shell(args) = &mut cli.command {
+        if args.is_client() {
+            args.serve_flags = flags;
+            return match chunkwise::shell::run_client(args) {
+                Ok(code) => std::process::ExitCode::from(code.clamp(0, 255) as u8),
+                Err(e) => {
+                    report(&anyhow::Error::new(e));
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+    }
     // MPI is started here and finalised only after the error is printed:
     // finalising is collective, so every rank has printed its line before
     // any rank exits (a launcher kills the others once one exits non-zero).
@@ -152,6 +188,39 @@ fn report(e: &anyhow::Error) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// The global flags as given.
+fn cli_flags(cli: &Cli) -> (Settings, Option<PathBuf>) {
+    (
+        Settings {
+            threads: cli.threads,
+            memory_limit: cli.memory_limit,
+            progress: cli.progress,
+        },
+        cli.config.clone(),
+    )
+}
+
+/// The global flags again as arguments, for the job `shell -n` starts.
+fn global_flags((flags, config): &(Settings, Option<PathBuf>)) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(t) = flags.threads {
+        v.extend(["--threads".to_string(), t.to_string()]);
+    }
+    if let Some(m) = flags.memory_limit {
+        v.extend(["--memory-limit".to_string(), m.to_string()]);
+    }
+    if let Some(p) = flags.progress {
+        v.extend([
+            "--progress".to_string(),
+            if p { "on" } else { "off" }.to_string(),
+        ]);
+    }
+    if let Some(c) = config {
+        v.extend(["--config".to_string(), c.display().to_string()]);
+    }
+    v
+}
+
 fn run(cli: Cli, comm: std::rc::Rc<MpiComm>) -> anyhow::Result<()> {
     let flags = Settings {
         threads: cli.threads,
@@ -159,6 +228,12 @@ fn run(cli: Cli, comm: std::rc::Rc<MpiComm>) -> anyhow::Result<()> {
         progress: cli.progress,
     };
     match cli.command {
+        Command::Shell(args) => interactive(comm, flags, cli.config, |s| {
+            chunkwise::shell::local::run(s, &args)
+        }),
+        Command::Serve(args) => interactive(comm, flags, cli.config, |s| {
+            chunkwise::serve::run::run(s, &args)
+        }),
         Command::Info => info(&comm),
         Command::Demo(args) => {
             demo::run(comm, &Settings::load(flags, cli.config.as_deref())?, &args)
@@ -191,6 +266,24 @@ fn script(
         session,
         Box::new(std::io::stdout()),
     );
+    cw_session::uninstall();
+    result.map_err(anyhow::Error::new)
+}
+
+/// `chunkwise shell` (in the job) and `chunkwise serve`: collective over
+/// every rank.
+fn interactive(
+    comm: std::rc::Rc<MpiComm>,
+    flags: Settings,
+    config: Option<PathBuf>,
+    f: impl FnOnce(std::rc::Rc<Session>) -> Result<(), ScriptError>,
+) -> anyhow::Result<()> {
+    let settings = Settings::load(flags, config.as_deref())?;
+    let mut session = Session::with_comm(settings.config(), comm)?;
+    // No progress bar: the prompt and the dashboard show progress.
+    session = session.with_progress(settings.progress.unwrap_or(false));
+    let session = session.install();
+    let result = f(session);
     cw_session::uninstall();
     result.map_err(anyhow::Error::new)
 }

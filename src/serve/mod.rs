@@ -30,6 +30,7 @@
 
 pub mod http;
 pub mod hub;
+pub mod run;
 pub mod token;
 
 use std::net::SocketAddr;

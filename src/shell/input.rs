@@ -247,7 +247,12 @@ impl Lines {
                 command.clear();
                 continue;
             }
-            // Complete: unless the next line can only continue it.
+            // Complete: unless the next line can only continue it. A final
+            // `;` says it is whole, so it runs without waiting for the next
+            // line (a program that writes a command and waits for the answer).
+            if ends_with_semicolon(&command) {
+                return Some(Ok(command));
+            }
             match self.line() {
                 Some(Ok(next)) => {
                     let joins = continues(&next) && !ends_with_semicolon(&command);

@@ -24,6 +24,7 @@ pub mod client;
 pub mod complete;
 pub mod input;
 pub mod launch;
+pub mod local;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

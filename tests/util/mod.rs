@@ -163,7 +163,7 @@ pub fn mpirun_worker(ranks: usize, worker: &str, envs: &[(&str, &str)]) -> Outpu
 }
 
 /// The environment Open MPI needs in CI and containers.
-fn mpi_env(cmd: &mut Command) {
+pub fn mpi_env(cmd: &mut Command) {
     if running_as_root() {
         cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
             .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
@@ -186,15 +186,135 @@ fn running_as_root() -> bool {
 
 /// Run `cmd` in its own process group; after `limit`, kill the whole group
 /// and panic.
-pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
+pub fn run_with_timeout(cmd: Command, limit: Duration) -> Output {
+    run_with_input(cmd, None, limit)
+}
+
+/// `mpirun -n RANKS --oversubscribe chunkwise ARGS…` with `input` on its
+/// standard input (mpirun forwards it to rank 0).
+pub fn mpirun_input(ranks: usize, args: &[&str], input: &str) -> Output {
+    let mut cmd = mpirun_command(ranks, args);
+    let _one_at_a_time = MPIRUN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    run_with_input(cmd, Some(input), timeout())
+}
+
+/// `chunkwise ARGS…` with `input` on its standard input.
+pub fn run_input(args: &[&str], input: &str) -> Output {
+    let mut cmd = Command::new(chunkwise_bin());
+    cmd.args(args);
+    run_with_input(cmd, Some(input), timeout())
+}
+
+/// The command `mpirun -n RANKS --oversubscribe chunkwise ARGS…`, with the
+/// environment Open MPI needs here.
+pub fn mpirun_command(ranks: usize, args: &[&str]) -> Command {
+    let mut cmd = Command::new("mpirun");
+    cmd.arg("-n")
+        .arg(ranks.to_string())
+        .arg("--oversubscribe")
+        .arg(chunkwise_bin())
+        .args(args);
+    mpi_env(&mut cmd);
+    cmd
+}
+
+/// A process (group) running in the background, killed when dropped: a
+/// server under test.
+pub struct Background {
+    pub command: String,
+    child: Option<Child>,
+    stdout: Option<mpsc::Receiver<String>>,
+    stderr: Option<mpsc::Receiver<String>>,
+}
+
+impl Background {
+    /// Start `cmd` in its own process group, its output collected.
+    pub fn start(mut cmd: Command) -> Background {
+        let command = format!("{cmd:?}");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start `{command}`: {e}"));
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        Background {
+            command,
+            child: Some(child),
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        }
+    }
+
+    /// Whether it has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(Some(_))))
+    }
+
+    /// Wait for it to exit within `limit` (else kill it and panic); what it
+    /// printed.
+    pub fn wait(mut self, limit: Duration) -> Output {
+        let mut child = self.child.take().expect("a background child");
+        let start = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if start.elapsed() >= limit => break None,
+                Ok(None) => thread::sleep(Duration::from_millis(20)),
+                Err(_) => break None,
+            }
+        };
+        let Some(status) = status else {
+            kill_group(&mut child);
+            let out = collect(self.stdout.take().unwrap());
+            let err = collect(self.stderr.take().unwrap());
+            panic!(
+                "`{}` did not exit within {limit:?} and was killed\n--- stdout ---\n{out}\n\
+                 --- stderr ---\n{err}",
+                self.command
+            );
+        };
+        Output {
+            command: self.command.clone(),
+            status,
+            stdout: collect(self.stdout.take().unwrap()),
+            stderr: collect(self.stderr.take().unwrap()),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_group(&mut child);
+        }
+    }
+}
+
+/// Run `cmd` in its own process group with `input` on its standard input
+/// (none: `/dev/null`); after `limit`, kill the whole group and panic.
+pub fn run_with_input(mut cmd: Command, input: Option<&str>, limit: Duration) -> Output {
     let command = format!("{cmd:?}");
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .process_group(0);
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("could not start `{command}`: {e}"));
+    if let (Some(text), Some(mut pipe)) = (input, child.stdin.take()) {
+        let text = text.to_string();
+        thread::spawn(move || {
+            use std::io::Write;
+            let _ = pipe.write_all(text.as_bytes());
+        });
+    }
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let start = Instant::now();
