@@ -46,7 +46,19 @@ const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
 /// Years before 1 follow cftime's defaults (CF 1.9): the standard and Julian
 /// calendars have no year 0 (1 BC is year -1); proleptic Gregorian (as ISO
 /// 8601) and the idealized calendars have one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Calendar {
     /// `standard` or `gregorian`: Julian up to 1582-10-04, followed by
     /// 1582-10-15 and Gregorian from then on; the default.
@@ -196,7 +208,9 @@ struct Fields {
 /// assert_eq!(d.dayofyear(), 60);
 /// assert!(DateTime::from_ymd(Calendar::NoLeap, 2000, 2, 29).is_err());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct DateTime {
     year: i32,
     month: u8,

@@ -26,7 +26,9 @@ use crate::kernel::{Chunk, ChunkSource};
 use crate::meta::DType;
 
 /// The numeric type of a dataset or attribute in a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum StoredType {
     /// HDF5's boolean enum (`FALSE = 0`, `TRUE = 1` over int8), as h5py stores `bool`.
     Bool,

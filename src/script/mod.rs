@@ -73,8 +73,8 @@
 mod bind;
 mod convert;
 mod error;
-mod registry;
 pub mod lead;
+mod registry;
 mod runtime;
 pub mod values;
 
@@ -230,8 +230,9 @@ pub fn run_file(
     }
     match Script::read(path) {
         Ok(script) => run(&script, vars, mode, session, out),
-        Err(e) => Interpreter::new(session, mode, out)
-            .finish(Err(ScriptError::new("", e.to_string()))),
+        Err(e) => {
+            Interpreter::new(session, mode, out).finish(Err(ScriptError::new("", e.to_string())))
+        }
     }
 }
 
@@ -295,9 +296,9 @@ impl Interpreter {
     /// An interpreter on rank 0 of `session`, printing to `out`.
     pub fn new(session: Rc<Session>, mode: Mode, out: Box<dyn Write>) -> Interpreter {
         if session.comm().size() > 1 {
-            session.set_lead(Some(Rc::new(|s: &Session, e: &crate::expr::Expr, gather| {
-                lead::send_compute(s, e, gather)
-            })));
+            session.set_lead(Some(Rc::new(
+                |s: &Session, e: &crate::expr::Expr, gather| lead::send_compute(s, e, gather),
+            )));
         }
         let rt = Rc::new(runtime::Runtime::new(session, mode, out));
         let (mut engine, usages) = bind::engine(&rt);
@@ -383,7 +384,9 @@ impl Interpreter {
         let _ = self.scope.remove::<Dynamic>("__shown__");
         self.rt.set_output(previous);
         let _ = result?;
-        let text = String::from_utf8_lossy(&shown.borrow()).trim_end().to_string();
+        let text = String::from_utf8_lossy(&shown.borrow())
+            .trim_end()
+            .to_string();
         Ok(Some(text))
     }
 

@@ -151,7 +151,9 @@ impl Runtime {
                     path,
                     format,
                 },
-            ) => self.write_out(target, path, format).map(|()| Outcome::Written),
+            ) => self
+                .write_out(target, path, format)
+                .map(|()| Outcome::Written),
         };
         done.map_err(super::convert::fail)
     }

@@ -36,7 +36,10 @@ pub enum JobState {
 impl JobState {
     /// Done, failed or cancelled: it will not change again.
     pub fn is_final(self) -> bool {
-        matches!(self, JobState::Done | JobState::Failed | JobState::Cancelled)
+        matches!(
+            self,
+            JobState::Done | JobState::Failed | JobState::Cancelled
+        )
     }
 }
 

@@ -204,7 +204,6 @@ pub struct Session {
 /// [`Session::set_lead`].
 pub type LeadHook = Rc<dyn Fn(&Session, &Expr, bool) -> Result<()>>;
 
-
 /// A plan ready to run, and how it was made.
 pub struct Planned {
     pub optimized: Optimized,
