@@ -193,7 +193,7 @@ pub fn run_with_timeout(cmd: Command, limit: Duration) -> Output {
 /// `mpirun -n RANKS --oversubscribe chunkwise ARGS…` with `input` on its
 /// standard input (mpirun forwards it to rank 0).
 pub fn mpirun_input(ranks: usize, args: &[&str], input: &str) -> Output {
-    let mut cmd = mpirun_command(ranks, args);
+    let cmd = mpirun_command(ranks, args);
     let _one_at_a_time = MPIRUN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     run_with_input(cmd, Some(input), timeout())
 }
