@@ -20,6 +20,8 @@ Examples:
   chunkwise run seasonal.rhai --set pattern='data/*.nc' --set out=diff.nc
   mpirun -n 4 chunkwise run analysis.rhai        # every rank works, rank 0 prints
   chunkwise explain analysis.rhai                # plans, tasks, memory per rank; computes nothing
+  chunkwise shell -n 4                           # a prompt on 4 ranks (mpirun, or srun in SLURM)
+  mpirun -n 4 chunkwise serve                    # rank 0 serves a JSON API and a dashboard
   chunkwise --threads 8 --memory-limit 16GiB run analysis.rhai
   chunkwise info
   mpirun -n 2 chunkwise demo --n 4000

@@ -85,7 +85,14 @@ fn listen(hub: &Arc<Hub>, args: &ServeArgs) -> Result<http::Server> {
     let server = http::start(hub.clone(), args.bind, tok.clone())?;
     let addr = server.addr();
     if let Some(path) = &args.address_file {
-        if let Err(e) = write_atomically(path, &format!("http://{addr}\n")) {
+        // Bound to every interface (`--bind 0.0.0.0:0`, for a client on
+        // another node): the address others reach is this host's name.
+        let shown = if addr.ip().is_unspecified() {
+            format!("{}:{}", crate::session::topology::hostname(), addr.port())
+        } else {
+            addr.to_string()
+        };
+        if let Err(e) = write_atomically(path, &format!("http://{shown}\n")) {
             server.stop();
             return Err(e);
         }
