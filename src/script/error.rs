@@ -77,12 +77,7 @@ impl ScriptError {
         usages: &Usages,
     ) -> ScriptError {
         let mut notes = Vec::new();
-        let (message, pos, remote) = describe(err, usages, &mut notes);
-        if remote {
-            // Another rank's failure: it prints its own error.
-            return ScriptError::new("", message).quietly();
-        }
-        let mut message = message;
+        let (mut message, pos) = describe(err, usages, &mut notes);
         for n in notes {
             message.push_str("\n  ");
             message.push_str(&n);
@@ -124,21 +119,17 @@ impl From<ScriptError> for Error {
 
 /// The message and position of `err`, adding where it was called from to
 /// `notes`; `true` when another rank failed.
-fn describe(
-    err: &EvalAltResult,
-    usages: &Usages,
-    notes: &mut Vec<String>,
-) -> (String, Position, bool) {
+fn describe(err: &EvalAltResult, usages: &Usages, notes: &mut Vec<String>) -> (String, Position) {
     use EvalAltResult as E;
     let pos = err.position();
     let msg = match err {
         E::ErrorInModule(name, inner, at) => {
-            let (m, p, remote) = describe(inner, usages, notes);
+            let (m, p) = describe(inner, usages, notes);
             notes.push(format!("in module `{name}`"));
-            return (m, if p.is_none() { *at } else { p }, remote);
+            return (m, if p.is_none() { *at } else { p });
         }
         E::ErrorInFunctionCall(name, _, inner, at) => {
-            let (m, p, remote) = describe(inner, usages, notes);
+            let (m, p) = describe(inner, usages, notes);
             let callee = if name.starts_with("anon$") {
                 "a closure".to_string()
             } else {
@@ -149,7 +140,7 @@ fn describe(
                 .map(|l| format!(" at line {l}"))
                 .unwrap_or_default();
             notes.push(format!("in {callee} called{line}"));
-            return (m, if p.is_none() { *at } else { p }, remote);
+            return (m, if p.is_none() { *at } else { p });
         }
         E::ErrorRuntime(v, _) => match v.read_lock::<Failure>() {
             Some(f) => match &*f {
@@ -178,7 +169,7 @@ fn describe(
             text.strip_suffix(&at).unwrap_or(&text).to_string()
         }
     };
-    (msg, pos, false)
+    (msg, pos)
 }
 
 /// A call that matched no function: what exists under that name.
