@@ -207,6 +207,16 @@ fn serve_answers_with_the_token_only_and_computes_on_every_rank_count() {
         assert_eq!(j["state"], "failed", "{j}");
         let j = s.run("x.min().item()");
         assert_eq!(value_f64(&j), 0.0);
+        assert_eq!(j["result"], json!(0.0), "{j}");
+        // Results as JSON: computed values, flat in C order, with dtype and
+        // shape (here rows of 0..12 summed along axis 1).
+        let j = s.run("arange(0, 12, 1, 5).reshape([3, 4]).sum(1).compute()");
+        assert_eq!(j["state"], "done", "{j}");
+        assert_eq!(
+            j["result"],
+            json!({"dtype": "int64", "shape": [3], "values": [6.0, 22.0, 38.0]}),
+            "{j}"
+        );
         // Each rank ran some of the tasks.
         let st = s.get("/api/status", Some(&s.bearer())).json();
         for r in st["rank_info"].as_array().unwrap() {

@@ -279,6 +279,9 @@ pub fn follow(session: &Session) -> std::result::Result<(), ScriptError> {
     }
 }
 
+/// The most elements [`Interpreter::result_json`] returns.
+pub const RESULT_MAX: usize = 1_000_000;
+
 /// Rank 0's interpreter: a Rhai engine bound to the session, and the
 /// variables of everything evaluated so far (a shell's or a served
 /// session's state). While it lives, every computation of the session is
@@ -388,6 +391,47 @@ impl Interpreter {
             .trim_end()
             .to_string();
         Ok(Some(text))
+    }
+
+    /// `value` as JSON, when it is a number, a string, a boolean or computed
+    /// values (`x.compute()`, `x.values()`, up to [`RESULT_MAX`] elements):
+    /// `{"dtype", "shape", "dims"?, "values"}` with the values flat in C
+    /// order, NaN as `null`. `None` for anything else (a lazy array: compute
+    /// it to fetch its values).
+    pub fn result_json(value: &Dynamic) -> Option<serde_json::Value> {
+        use serde_json::{json, Value};
+        let num = |f: f64| {
+            serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)
+        };
+        if let Ok(i) = value.as_int() {
+            return Some(json!(i));
+        }
+        if let Ok(f) = value.as_float() {
+            return Some(num(f));
+        }
+        if let Ok(b) = value.as_bool() {
+            return Some(json!(b));
+        }
+        if value.is_string() {
+            return Some(json!(value.clone().into_string().ok()?));
+        }
+        let v = value.clone().try_cast::<Values>()?;
+        let data = v.data.as_ref()?;
+        if v.size() > RESULT_MAX {
+            return None;
+        }
+        let values: Vec<Value> = data.to_f64().iter().map(|&f| num(f)).collect();
+        let mut out = json!({
+            "dtype": v.dtype.to_string(),
+            "shape": v.shape,
+            "values": values,
+        });
+        if let Some(da) = &v.labels {
+            out["dims"] = json!(da.dims());
+        }
+        Some(out)
     }
 
     /// Every rank's host, memory and tasks run.

@@ -57,6 +57,11 @@ pub struct JobRecord {
     /// The error, with the line and what was expected, if it failed or was
     /// cancelled.
     pub error: Option<String>,
+    /// The value of the code's last expression as JSON, when it is a number,
+    /// a string, a boolean or computed values (`x.compute()`, `x.values()`):
+    /// `{"dtype", "shape", "dims"?, "values"}` with the values flat in C
+    /// order (NaN as `null`).
+    pub result: Option<serde_json::Value>,
     /// Seconds from start to end (or until now, while it runs).
     pub elapsed_s: Option<f64>,
     #[serde(skip)]
@@ -204,6 +209,7 @@ impl Hub {
                 output: String::new(),
                 value: None,
                 error: None,
+                result: None,
                 elapsed_s: None,
                 started: None,
             },
@@ -373,6 +379,13 @@ impl Hub {
         }
         drop(s);
         self.changed.notify_all();
+    }
+
+    /// Set job `id`'s JSON result (before [`finish`](Hub::finish)).
+    pub fn set_result(&self, id: u64, result: serde_json::Value) {
+        if let Some(j) = self.lock().jobs.get_mut(&id) {
+            j.result = Some(result);
+        }
     }
 
     /// Add `text` to the running job's output (what it prints, as it prints

@@ -20,8 +20,9 @@
 //! * `POST /api/jobs` with `{"code": "..."}`: queue a script; `202` with
 //!   `{"id": N}`.
 //! * `GET /api/jobs/N[?wait=SECONDS]`: [`hub::JobRecord`] (state, output,
-//!   value, error), after waiting up to `wait` seconds (at most 60) for the
-//!   job to end.
+//!   value as the shell shows it, error, and the result as JSON: a number,
+//!   or computed values as `{"dtype", "shape", "values"}`), after waiting up
+//!   to `wait` seconds (at most 60) for the job to end.
 //! * `POST /api/cancel`: stop the running job on every rank and drop the
 //!   queued ones; `{"cancelled": [ids]}`.
 //! * `POST /api/shutdown`: end the session (every rank exits); `{"shutdown":

@@ -118,11 +118,14 @@ fn serve_jobs(it: &mut Interpreter, hub: &Arc<Hub>) -> Result<()> {
             hub: hub.clone(),
             id,
         }));
-        let (value, error) = match it.eval(&format!("job {id}"), &code) {
-            Ok(v) => match it.show(v) {
-                Ok(shown) => (shown, None),
-                Err(e) => (None, Some(e.to_string())),
-            },
+        let shown = it.eval(&format!("job {id}"), &code).and_then(|v| {
+            if let Some(r) = Interpreter::result_json(&v) {
+                hub.set_result(id, r);
+            }
+            it.show(v)
+        });
+        let (value, error) = match shown {
+            Ok(shown) => (shown, None),
             Err(e) => (None, Some(e.to_string())),
         };
         it.set_output(Box::new(std::io::sink()));
