@@ -2,6 +2,9 @@
 //! loads the page from a live server (a hub in the middle of a running job,
 //! its progress set as rank 0's main loop would), runs the page's script for
 //! a few seconds of virtual time and dumps the DOM, which the tests read.
+//! One test loads it from a real `mpirun -n 2 chunkwise serve` in the
+//! middle of a long computation, and checks the page against the plan and
+//! progress rank 0's main loop published.
 //!
 //! Chromium is required (`scripts/install-deps.sh` installs it); without it
 //! these tests fail, unless `CHUNKWISE_SKIP_BROWSER=1` says to skip them.
@@ -239,4 +242,208 @@ fn a_wrong_token_shows_the_unauthorised_message_and_no_data() {
             );
         }
     }
+}
+
+/// A computation of many small tasks (10,000 chunks of 4 million numbers): long enough
+/// to be caught running, and cancelled once the page has been read.
+const LONG_CODE: &str = "let big = random([200000, 200000], #{chunks: [2000, 2000], seed: 3}); \
+                         big.std().item()";
+
+/// `mpirun -n 2 chunkwise serve` writing its token and address to `dir`;
+/// the job, its address and its token once it listens.
+fn real_serve(dir: &std::path::Path) -> (util::Background, String, String) {
+    let (tok, addr) = (dir.join("token"), dir.join("address"));
+    let args = [
+        "--threads",
+        "1",
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--token-file",
+        tok.to_str().unwrap(),
+        "--address-file",
+        addr.to_str().unwrap(),
+    ];
+    let mut job = util::Background::start(util::mpirun_command(2, &args));
+    let start = std::time::Instant::now();
+    while !addr.exists() {
+        assert!(!job.exited(), "serve exited before listening");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "serve did not listen within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let base = std::fs::read_to_string(&addr).unwrap().trim().to_string();
+    let token = std::fs::read_to_string(&tok).unwrap().trim().to_string();
+    (job, base, token)
+}
+
+/// `METHOD base+path` with the token; the answer's JSON.
+fn api(base: &str, token: &str, method: &str, path: &str, body: &str) -> serde_json::Value {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .proxy(None)
+        .build()
+        .into();
+    let url = format!("{base}{path}");
+    let auth = format!("Bearer {token}");
+    let reply = if method == "GET" {
+        agent.get(&url).header("Authorization", &auth).call()
+    } else {
+        agent
+            .post(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/json")
+            .send(body)
+    };
+    let mut reply = reply.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let status = reply.status().as_u16();
+    let text = reply.body_mut().read_to_string().unwrap();
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {text}"
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"))
+}
+
+#[test]
+fn the_dashboard_of_a_real_two_rank_serve_shows_its_running_computation() {
+    let Some(browser) = chromium() else { return };
+    let dir = std::env::temp_dir().join(format!("cw-dashboard-mpi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (job, base, t) = real_serve(&dir);
+
+    let submitted = api(
+        &base,
+        &t,
+        "POST",
+        "/api/jobs",
+        &serde_json::json!({ "code": LONG_CODE }).to_string(),
+    );
+    let id = submitted["id"].as_u64().unwrap();
+    // Running, with tasks done, before the page is loaded.
+    let start = std::time::Instant::now();
+    let status = loop {
+        let st = api(&base, &t, "GET", "/api/status", "");
+        if st["running"]["progress"]["tasks_done"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+        {
+            break st;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "never ran: {st}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let dom = dump_dom(&browser, &format!("{base}/?token={t}"));
+    let still = api(&base, &t, "GET", "/api/status", "");
+
+    // Cancel, then end every rank, before reading the page.
+    api(&base, &t, "POST", "/api/cancel", "");
+    let start = std::time::Instant::now();
+    let ended = loop {
+        let j = api(&base, &t, "GET", &format!("/api/jobs/{id}?wait=20"), "");
+        if !matches!(j["state"].as_str(), Some("queued" | "running")) {
+            break j;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "job {id}: {j}");
+    };
+    api(&base, &t, "POST", "/api/shutdown", "");
+    job.wait(Duration::from_secs(60)).assert_success();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(ended["state"], "cancelled", "{ended}");
+    assert_eq!(
+        still["running"]["id"].as_u64(),
+        Some(id),
+        "the computation ended before the page was read: {still}"
+    );
+
+    assert!(dom.contains("data-state=\"running\""), "{dom}");
+    assert!(!dom.contains("data-error"), "{dom}");
+    assert_eq!(element(&dom, "n-ranks"), "2");
+    assert_eq!(element(&dom, "threads"), "1");
+    // A row per rank, with the host the job reported.
+    let ranks = element(&dom, "ranks");
+    assert_eq!(ranks.matches("<tr").count(), 2, "{ranks}");
+    for r in 0..2 {
+        let host = status["rank_info"][r]["host"].as_str().unwrap();
+        assert!(!host.is_empty(), "{status}");
+        let row_at = ranks
+            .find(&format!("data-rank=\"{r}\""))
+            .unwrap_or_else(|| panic!("no row for rank {r}: {ranks}"));
+        let row = &ranks[row_at..ranks[row_at..].find("</tr>").unwrap() + row_at];
+        assert!(row.contains(&format!("<td>{host}</td>")), "rank {r}: {row}");
+        assert!(row.contains("iB</td>"), "rank {r}'s memory: {row}");
+    }
+    // The running job: its code, its plan (a layer a line), its progress.
+    assert_eq!(element(&dom, "running-id"), format!("job {id}"));
+    assert_eq!(element(&dom, "running-code"), LONG_CODE);
+    // The plan: a layer a line, `NAME  N tasks`.
+    let plan = element(&dom, "plan");
+    let layers: Vec<(&str, u64)> = plan
+        .lines()
+        .map(|l| {
+            let (name, n) = l
+                .trim_end()
+                .strip_suffix(" tasks")
+                .and_then(|l| l.trim_end().rsplit_once(' '))
+                .unwrap_or_else(|| panic!("plan line {l:?} in {plan}"));
+            (name.trim_end(), n.parse().unwrap())
+        })
+        .collect();
+    assert!(!layers.is_empty(), "{plan}");
+    let tasks = element(&dom, "tasks");
+    let (done, total) = tasks
+        .strip_suffix(" tasks")
+        .and_then(|s| s.split_once('/'))
+        .unwrap_or_else(|| panic!("tasks: {tasks}"));
+    let (done, total): (u64, u64) = (done.parse().unwrap(), total.parse().unwrap());
+    assert_eq!(total, layers.iter().map(|l| l.1).sum::<u64>(), "{tasks}");
+    assert!(done > 0 && done < total, "{tasks}");
+    // The progress: each layer of the plan, in order, with a bar per rank
+    // (`done/shard`); the ranks' shards make up the layer, and the counts
+    // add up to the tasks done.
+    let progress = &dom[dom.find("id=\"progress\"").unwrap()..];
+    let progress = &progress[..progress.find("<h3>").unwrap_or(progress.len())];
+    let shown: Vec<&str> = progress.split("class=\"layer-name\">").skip(1).collect();
+    assert_eq!(shown.len(), layers.len(), "{progress}");
+    let mut done_shown = 0;
+    for (layer, &(name, n)) in shown.iter().zip(&layers) {
+        let heading = &layer[..layer.find('<').unwrap()];
+        assert_eq!(heading, format!("{name}  ({n} tasks)"), "{progress}");
+        for r in 0..2 {
+            assert_eq!(
+                layer
+                    .matches(&format!("class=\"bar\" data-rank=\"{r}\""))
+                    .count(),
+                1,
+                "rank {r}'s bar of {name}: {layer}"
+            );
+        }
+        let counts: Vec<(u64, u64)> = layer
+            .split("class=\"count\">")
+            .skip(1)
+            .map(|c| {
+                let c = &c[..c.find('<').unwrap()];
+                let (d, s) = c.split_once('/').unwrap_or_else(|| panic!("count {c}"));
+                (d.parse().unwrap(), s.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(counts.len(), 2, "{layer}");
+        assert!(counts.iter().all(|&(d, s)| d <= s), "{counts:?}");
+        assert_eq!(counts.iter().map(|c| c.1).sum::<u64>(), n, "{layer}");
+        done_shown += counts.iter().map(|c| c.0).sum::<u64>();
+    }
+    assert_eq!(done_shown, done, "{progress}");
+    // The rate of the tasks done so far.
+    let rate: f64 = element(&dom, "tasks-per-s")
+        .parse()
+        .unwrap_or_else(|e| panic!("tasks/s: {e}: {dom}"));
+    assert!(
+        rate.is_finite() && rate > 0.0,
+        "{rate} tasks/s with {tasks}"
+    );
 }
