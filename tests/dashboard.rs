@@ -249,36 +249,6 @@ fn a_wrong_token_shows_the_unauthorised_message_and_no_data() {
 const LONG_CODE: &str = "let big = random([200000, 200000], #{chunks: [2000, 2000], seed: 3}); \
                          big.std().item()";
 
-/// `mpirun -n 2 chunkwise serve` writing its token and address to `dir`;
-/// the job, its address and its token once it listens.
-fn real_serve(dir: &std::path::Path) -> (util::Background, String, String) {
-    let (tok, addr) = (dir.join("token"), dir.join("address"));
-    let args = [
-        "--threads",
-        "1",
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--token-file",
-        tok.to_str().unwrap(),
-        "--address-file",
-        addr.to_str().unwrap(),
-    ];
-    let mut job = util::Background::start(util::mpirun_command(2, &args));
-    let start = std::time::Instant::now();
-    while !addr.exists() {
-        assert!(!job.exited(), "serve exited before listening");
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "serve did not listen within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let base = std::fs::read_to_string(&addr).unwrap().trim().to_string();
-    let token = std::fs::read_to_string(&tok).unwrap().trim().to_string();
-    (job, base, token)
-}
-
 /// `METHOD base+path` with the token; the answer's JSON.
 fn api(base: &str, token: &str, method: &str, path: &str, body: &str) -> serde_json::Value {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -314,7 +284,7 @@ fn the_dashboard_of_a_real_two_rank_serve_shows_its_running_computation() {
     let dir = std::env::temp_dir().join(format!("cw-dashboard-mpi-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (job, base, t) = real_serve(&dir);
+    let (job, base, t) = util::serve_job(2, &dir);
 
     let submitted = api(
         &base,

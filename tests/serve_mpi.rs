@@ -53,30 +53,7 @@ impl Served {
     /// listens.
     fn start(ranks: usize, test: &str) -> Served {
         let dir = scratch(&format!("{test}-{ranks}"));
-        let (tok, addr) = (dir.join("token"), dir.join("address"));
-        let args = [
-            "--threads",
-            "1",
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--token-file",
-            tok.to_str().unwrap(),
-            "--address-file",
-            addr.to_str().unwrap(),
-        ];
-        let mut job = Background::start(util::mpirun_command(ranks, &args));
-        let start = Instant::now();
-        while !addr.exists() {
-            assert!(!job.exited(), "serve exited before listening");
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "serve did not listen within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let base = std::fs::read_to_string(&addr).unwrap().trim().to_string();
-        let token = std::fs::read_to_string(&tok).unwrap().trim().to_string();
+        let (job, base, token) = util::serve_job(ranks, &dir);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))

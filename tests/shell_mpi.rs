@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
-use util::Background;
 
 /// One MPI job at a time from this file (the harness's own lock is private
 /// to its functions; these tests start jobs through the shell).
@@ -208,40 +207,11 @@ fn a_failing_piped_command_ends_the_shell_and_its_job_with_exit_code_1() {
     home.assert_job_ended("after the failing command");
 }
 
-/// `mpirun -n ranks chunkwise serve` writing its token and address to
-/// `dir`; the job and its address once it listens.
-fn serve(ranks: usize, dir: &Path) -> (Background, String) {
-    let (tok, addr) = (dir.join("token"), dir.join("address"));
-    let args = [
-        "--threads",
-        "1",
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--token-file",
-        tok.to_str().unwrap(),
-        "--address-file",
-        addr.to_str().unwrap(),
-    ];
-    let mut job = Background::start(util::mpirun_command(ranks, &args));
-    let start = Instant::now();
-    while !addr.exists() {
-        assert!(!job.exited(), "serve exited before listening");
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "serve did not listen within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let address = std::fs::read_to_string(&addr).unwrap().trim().to_string();
-    (job, address)
-}
-
 #[test]
 fn the_shell_attaches_to_a_running_serve_which_outlives_it() {
     let _job = one_job();
     let home = Scratch::new("connect");
-    let (job, address) = serve(2, home.path());
+    let (job, address, _) = util::serve_job(2, home.path());
     let token_file = home.path().join("token");
     let token_file = token_file.to_str().unwrap();
     let connect = |input: &str, extra: &[&str], envs: &[(&str, &str)]| {

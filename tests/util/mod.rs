@@ -218,6 +218,41 @@ pub fn mpirun_command(ranks: usize, args: &[&str]) -> Command {
     cmd
 }
 
+/// `mpirun -n RANKS chunkwise --threads 1 serve` on a free port of
+/// 127.0.0.1, writing its token and address to `dir`: the job, its address
+/// (`http://127.0.0.1:PORT`) and its token, once it listens (at most 60 s).
+pub fn serve_job(ranks: usize, dir: &std::path::Path) -> (Background, String, String) {
+    let (tok, addr) = (dir.join("token"), dir.join("address"));
+    let args = [
+        "--threads",
+        "1",
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--token-file",
+        tok.to_str().expect("a UTF-8 path"),
+        "--address-file",
+        addr.to_str().expect("a UTF-8 path"),
+    ];
+    let mut job = Background::start(mpirun_command(ranks, &args));
+    let start = Instant::now();
+    while !addr.exists() {
+        assert!(!job.exited(), "serve exited before listening");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "serve did not listen within 60 s"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .trim()
+            .to_string()
+    };
+    (job, read(&addr), read(&tok))
+}
+
 /// A process (group) running in the background, killed when dropped: a
 /// server under test.
 pub struct Background {
