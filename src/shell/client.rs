@@ -17,26 +17,8 @@ const LONG_POLL: Duration = Duration::from_secs(10);
 /// Answers larger than this are refused (a job's output is kept whole).
 const MAX_BODY: u64 = 1 << 30;
 
-/// Where a job is (the API's `state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    Queued,
-    Running,
-    Done,
-    Failed,
-    Cancelled,
-}
-
-impl JobState {
-    /// Done, failed or cancelled: it will not change again.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            JobState::Done | JobState::Failed | JobState::Cancelled
-        )
-    }
-}
+/// Where a job is (the API's `state`): the hub's own type.
+pub use crate::serve::hub::JobState;
 
 /// A job as `GET /api/jobs/ID` shows it.
 #[derive(Debug, Clone, Deserialize)]
