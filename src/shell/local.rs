@@ -43,15 +43,19 @@ pub fn run(session: Rc<Session>, args: &ShellArgs) -> std::result::Result<(), Sc
         Ok(r) => r,
         Err(e) => return it.finish(Err(ScriptError::new("", e.to_string()))),
     };
+    let cancel = Arc::new(AtomicBool::new(false));
     // Ctrl-C at the prompt is the line editor's; while a command runs it
-    // sets the process-wide flag, which the interpreter polls.
-    let cancel = match reader.interactive().then(super::interrupt_flag).flatten() {
-        Some(flag) => {
-            it.set_cancel(flag.clone());
-            flag.clone()
-        }
-        None => Arc::new(AtomicBool::new(false)),
-    };
+    // lands in the process-wide flag, which a thread copies to this session's.
+    if let Some(flag) = reader.interactive().then(super::catch_interrupts).flatten() {
+        let to = cancel.clone();
+        std::thread::spawn(move || loop {
+            if flag.swap(false, Ordering::SeqCst) {
+                to.store(true, Ordering::SeqCst);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        });
+        it.set_cancel(cancel.clone());
+    }
     let mut n = 0;
     let result = loop {
         let code = match reader.next() {

@@ -128,10 +128,7 @@ impl ShellArgs {
 /// `-c` (as a shell reports SIGINT).
 pub const EXIT_INTERRUPTED: i32 = 130;
 
-/// The flag Ctrl-C sets (shared, so that an [`crate::script::Interpreter`]
-/// can poll it directly).
-static INTERRUPT: std::sync::LazyLock<std::sync::Arc<AtomicBool>> =
-    std::sync::LazyLock::new(|| std::sync::Arc::new(AtomicBool::new(false)));
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
 static HANDLER: OnceLock<bool> = OnceLock::new();
 
 /// Catch Ctrl-C (once per process): it then sets the returned flag instead of
@@ -141,14 +138,9 @@ static HANDLER: OnceLock<bool> = OnceLock::new();
 /// Call it after [`Reader::new`]: rustyline's editor takes over SIGINT when
 /// it is created (it needs none itself: at the prompt, Ctrl-C is a key).
 pub fn catch_interrupts() -> Option<&'static AtomicBool> {
-    interrupt_flag().map(|f| &**f)
-}
-
-/// [`catch_interrupts`], giving the shared flag itself.
-pub fn interrupt_flag() -> Option<&'static std::sync::Arc<AtomicBool>> {
     let ok = *HANDLER
         .get_or_init(|| ctrlc::set_handler(|| INTERRUPT.store(true, Ordering::SeqCst)).is_ok());
-    ok.then_some(&*INTERRUPT)
+    ok.then_some(&INTERRUPT)
 }
 
 /// `chunkwise shell -n N` or `chunkwise shell --connect ADDR`: the prompt, or
